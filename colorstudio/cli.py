@@ -1,0 +1,166 @@
+"""Command line: colorstudio [gui | colorize | batch | train | eval]."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+PROG = "colorstudio"
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr (exit status 1)."""
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model file, or a shipped model: default, quality")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--size", type=int, default=None, help="working size: long side, in pixels, the network sees")
+    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger images (default 250)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Colorize black-and-white photos, guided by colour hints.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("gui", help="open the app (optionally with a photo or folder)")
+    g.add_argument("path", nargs="?", help="photo or folder to open")
+    g.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
+
+    c = sub.add_parser("colorize", help="colorize one photo")
+    c.add_argument("input", help="the photo to colorize")
+    c.add_argument("-o", "--output", required=True, help="output file (.jpg, .png, .tif, .webp, .bmp)")
+    c.add_argument("--hints", default=None, help="hints file (default: INPUT.colorstudio.json if present)")
+    c.add_argument("--no-hints", action="store_true", help="ignore the sidecar: automatic colours only")
+    c.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100 (default 95)")
+    c.add_argument("--saturation", type=float, default=1.0, help="scale the chroma (default 1.0)")
+    _add_engine_args(c)
+
+    b = sub.add_parser("batch", help="colorize every photo in a folder (resumable)")
+    b.add_argument("input_dir")
+    b.add_argument("-o", "--output", required=True, dest="output_dir", help="output folder")
+    b.add_argument("--recursive", action="store_true", help="include subfolders (mirrored under OUTPUT_DIR)")
+    b.add_argument("--pattern", default="{stem}.{ext}", help="output name pattern, e.g. '{stem}_color.{ext}'")
+    b.add_argument("--format", default="", help="output format: jpg, png, tif, webp (default: as the input)")
+    b.add_argument("--quality", type=int, default=95)
+    b.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
+    b.add_argument("--report", default=None, help="JSON-lines report (default: OUTPUT_DIR/colorstudio-report.jsonl)")
+    b.add_argument("--allow-inside", action="store_true", help="allow OUTPUT_DIR inside INPUT_DIR")
+    _add_engine_args(b)
+
+    t = sub.add_parser("train", help="train a model on a folder of colour photos")
+    from .train.loop import add_arguments
+
+    add_arguments(t)
+
+    e = sub.add_parser("eval", help="PSNR / colourfulness table on a folder of colour photos")
+    from .train.evaluate import add_arguments as add_eval_arguments
+
+    add_eval_arguments(e)
+    return parser
+
+
+def _settings_defaults(args: argparse.Namespace) -> None:
+    from .core.settings import load_settings
+
+    s = load_settings()
+    if getattr(args, "model", "absent") is None:
+        args.model = s.model
+    if getattr(args, "device", "absent") is None:
+        args.device = s.device
+    if getattr(args, "size", "absent") is None:
+        args.size = s.working_size
+    if getattr(args, "max_megapixels", "absent") is None:
+        args.max_megapixels = s.max_megapixels
+
+
+def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported lazily
+    from .core.engine import load_engine
+
+    if args.size is not None and args.size < 16:
+        raise CliError(f"--size must be at least 16, got {args.size}")
+    return load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from .core.hints import load_hints, sidecar_path
+    from .core.images import output_format, read_image, write_image
+
+    src, dst = Path(args.input), Path(args.output)
+    output_format(dst)
+    if not 1 <= args.quality <= 100:
+        raise CliError(f"--quality must be 1..100, got {args.quality}")
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
+        raise CliError(f"{dst}: refusing to overwrite the input photo; choose another output file")
+    if not dst.parent.exists() and str(dst.parent):
+        raise CliError(f"{dst}: output folder {dst.parent} does not exist")
+    max_px = int(args.max_megapixels * 1e6)
+    image = read_image(src, max_pixels=max_px)
+    hints: tuple = ()
+    if args.hints:
+        hints = load_hints(args.hints)
+    elif not args.no_hints and sidecar_path(src).exists():
+        hints = load_hints(sidecar_path(src))
+    engine = _load_engine(args)
+    rgb = engine.colorize(image.pixels, hints, saturation=args.saturation)
+    note = f"Colorized by ColorStudio {__version__} (model: {engine.name}, {len(hints)} hints); not the original scan"
+    write_image(dst, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=args.quality,
+                description=note)
+    for n in image.notes:
+        print(f"{src}: {n}", file=sys.stderr)
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.app import run_app
+
+    return run_app(args.path, smoke_test=args.smoke_test)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .core.batch import run_batch_cli
+
+    return run_batch_cli(args, _load_engine)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.loop import run_from_args
+
+    return run_from_args(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .train.evaluate import run_from_args
+
+    return run_from_args(args)
+
+
+COMMANDS = {"gui": cmd_gui, "colorize": cmd_colorize, "batch": cmd_batch, "train": cmd_train, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["gui"])
+    from .core.errors import ColorStudioError
+
+    try:
+        _settings_defaults(args)
+        return COMMANDS[args.command](args)
+    except (ColorStudioError, CliError, FileNotFoundError, TypeError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

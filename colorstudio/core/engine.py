@@ -1,0 +1,228 @@
+"""The colorization engine: image + hints -> colour image.
+
+colorize() runs the network at a working size (long side 256 by default), upsamples the
+predicted chroma to the full resolution with a guided filter that follows the photo's
+own lightness, and joins it to the original L: the output keeps every detail of the scan
+and changes chroma only.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import load_model
+from .color import float_to_code, lab_to_rgb_keep_lightness, lightness
+from .device import resolve_device
+from .errors import ModelFileError
+from .hints import Hint, encode_hints, validate_hints
+from .model import ColorNet, ab_bin_centres
+from .upsample import apply_coefficients, guided_coefficients, resize_coefficients
+
+DEFAULT_WORKING_SIZE = 256
+SHIPPED_MODELS = {"default": "default.pt", "quality": "quality.pt"}
+_TILE_PIXELS = 1 << 21
+
+
+def resources_dir() -> Path:
+    """The folder of shipped resources (models, icons), in a source tree or a packaged app."""
+    env = os.environ.get("COLORSTUDIO_RESOURCES")
+    if env:
+        return Path(env)
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    here = Path(__file__).resolve()
+    for cand in (here.parents[2] / "resources", here.parents[1] / "resources"):
+        if (cand / "models").is_dir():
+            return cand
+    return here.parents[2] / "resources"
+
+
+def resolve_model_path(model: str | os.PathLike[str] | None) -> Path:
+    """None or a shipped model name ("default", "quality") -> its file; else the path itself."""
+    if model is None:
+        model = "default"
+    if isinstance(model, str) and model in SHIPPED_MODELS:
+        path = resources_dir() / "models" / SHIPPED_MODELS[model]
+        if not path.exists():
+            raise ModelFileError(f"{path}: the shipped {model!r} model is missing from this installation")
+        return path
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model must be a path or one of {sorted(SHIPPED_MODELS)}, got {type(model).__name__}")
+    return Path(model)
+
+
+def check_image(image: Any) -> np.ndarray:
+    """Validate an input image array: uint8/uint16, (H, W), (H, W, 3) or (H, W, 4)."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"image must be uint8 or uint16, got dtype {image.dtype}")
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        pass
+    elif image.ndim != 2:
+        raise ValueError(f"image must be shaped (H, W) or (H, W, 3), got shape {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image must have at least one pixel, got shape {image.shape}")
+    return image
+
+
+def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """Size at which the network runs: long side `size`, never larger than the image."""
+    long_side = max(height, width)
+    if long_side <= size:
+        return height, width
+    s = size / long_side
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Network output at the working size."""
+
+    lum: np.ndarray  # (h, w) L, Lab units
+    ab: np.ndarray  # (h, w, 2) Lab units
+    probs: np.ndarray  # (classes, h4, w4) probabilities over ab bins
+
+
+class Engine:
+    """A loaded model on a device, ready to colorize.
+
+    Thread-safe: forward passes are serialised by a lock.
+    """
+
+    def __init__(self, model: ColorNet, device: torch.device | str = "cpu", working_size: int = DEFAULT_WORKING_SIZE,
+                 meta: dict[str, Any] | None = None, name: str = "model") -> None:
+        if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
+            raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.working_size = working_size
+        self.meta = dict(meta or {})
+        self.name = name
+        self._lock = threading.Lock()
+        self._cache_key: tuple[Any, ...] | None = None
+        self._cache: Prediction | None = None
+        self._centres = ab_bin_centres()
+
+    # -- network ------------------------------------------------------------------------
+    def _key(self, image: np.ndarray, hints: tuple[Hint, ...], size: int) -> tuple[Any, ...]:
+        step = max(1, int(np.sqrt(image.size / 65536)))
+        digest = hashlib.blake2b(np.ascontiguousarray(image[::step, ::step]).tobytes(), digest_size=16).hexdigest()
+        return image.shape, image.dtype.str, digest, hints, size
+
+    def predict(self, image: np.ndarray, hints: Sequence[Hint] = (), working_size: int | None = None,
+                lum_full: np.ndarray | None = None) -> Prediction:
+        """Run the network on `image` with `hints` at the working size (cached for repeated calls)."""
+        image = check_image(image)
+        hints = validate_hints(hints)
+        size = int(working_size or self.working_size)
+        key = self._key(image, hints, size)
+        with self._lock:
+            if key == self._cache_key and self._cache is not None:
+                return self._cache
+        if lum_full is None:
+            lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
+        h, w = working_shape(*lum_full.shape, size)
+        lum = lum_full if (h, w) == lum_full.shape else cv2.resize(lum_full, (w, h), interpolation=cv2.INTER_AREA)
+        hint_ab, mask = encode_hints(hints, h, w)
+        ph, pw = (-h) % 8, (-w) % 8
+        t_l = torch.from_numpy(np.ascontiguousarray(lum, dtype=np.float32))[None, None]
+        t_ab = torch.from_numpy(hint_ab)[None]
+        t_m = torch.from_numpy(mask)[None]
+        if ph or pw:
+            t_l = F.pad(t_l, (0, pw, 0, ph), mode="replicate")
+            t_ab = F.pad(t_ab, (0, pw, 0, ph))
+            t_m = F.pad(t_m, (0, pw, 0, ph))
+        with self._lock, torch.inference_mode():
+            out, logits = self.model(t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
+            ab = out[0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()
+            probs = torch.softmax(logits[0].float(), dim=0).cpu().numpy()
+            pred = Prediction(lum=np.asarray(lum, dtype=np.float32), ab=np.ascontiguousarray(ab), probs=probs)
+            self._cache_key, self._cache = key, pred
+        return pred
+
+    # -- public API ---------------------------------------------------------------------
+    def colorize(self, image: np.ndarray, hints: Sequence[Hint] = (), *, working_size: int | None = None,
+                 saturation: float = 1.0) -> np.ndarray:
+        """Colorize `image` following `hints`.
+
+        image: (H, W) grayscale or (H, W, 3) RGB, uint8 or uint16; only its lightness is used.
+        Returns (H, W, 3) sRGB of the input's dtype, with the input's lightness.
+        saturation scales the predicted chroma (1.0: as predicted).
+        """
+        image = check_image(image)
+        if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
+            raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
+        lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
+        pred = self.predict(image, hints, working_size, lum_full=lum_full)
+        return compose(lum_full, pred, image.dtype, saturation)
+
+    def suggest(self, image: np.ndarray, hints: Sequence[Hint], x: float, y: float, k: int = 8) -> list[tuple[int, int, int]]:
+        """The k most likely sRGB colours at normalised point (x, y), most likely first."""
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        for name, v in (("x", x), ("y", y)):
+            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
+        pred = self.predict(image, hints)
+        h, w = pred.lum.shape
+        row, col = min(h - 1, int(y * h)), min(w - 1, int(x * w))
+        c, h4, w4 = pred.probs.shape
+        pr = min(h4 - 1, int(y * h / 4)), min(w4 - 1, int(x * w / 4))
+        p = pred.probs[:, pr[0], pr[1]]
+        lum = float(pred.lum[row, col])
+        from .color import ab_to_rgb
+
+        out: list[tuple[int, int, int]] = []
+        # The regression output at the point first: the colour the photo shows there now.
+        candidates = [tuple(pred.ab[row, col])] + [tuple(self._centres[i]) for i in np.argsort(-p)]
+        for a, b in candidates:
+            rgb = ab_to_rgb(lum, float(a), float(b))
+            if all(sum(abs(u - v) for u, v in zip(rgb, q)) > 12 for q in out):
+                out.append(rgb)
+            if len(out) >= k:
+                break
+        return out
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **self.meta}
+
+
+def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation: float = 1.0) -> np.ndarray:
+    """Full-resolution L + working-size chroma -> (H, W, 3) sRGB of `dtype`."""
+    height, width = lum_full.shape
+    coef = guided_coefficients(pred.lum / 100.0, pred.ab)
+    coef = resize_coefficients(coef, height, width)
+    out = np.empty((height, width, 3), dtype=dtype)
+    rows = max(1, _TILE_PIXELS // max(1, width))
+    for r0 in range(0, height, rows):
+        r1 = min(height, r0 + rows)
+        lum = lum_full[r0:r1]
+        ab = apply_coefficients(coef[r0:r1], lum / 100.0)
+        if saturation != 1.0:
+            ab *= saturation
+        lab = np.concatenate([lum[:, :, None], ab], axis=2)
+        out[r0:r1] = float_to_code(lab_to_rgb_keep_lightness(lab), dtype)
+    return out
+
+
+def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto",
+                working_size: int = DEFAULT_WORKING_SIZE) -> Engine:
+    """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
+    dev = resolve_device(device)
+    path = resolve_model_path(model)
+    net, meta = load_model(path)
+    name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
+    return Engine(net, dev, working_size, meta=meta, name=str(name))

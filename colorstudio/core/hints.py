@@ -1,0 +1,219 @@
+"""Colour hints: the value type, the sidecar JSON file and the encoding into network channels."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .color import rgb_to_ab
+from .errors import HintsFileError
+from .fileio import atomic_write_text
+
+FORMAT = "colorstudio.hints"
+VERSION = 1
+SIDECAR_SUFFIX = ".colorstudio.json"
+DEFAULT_HINT_SIZE = 0.02
+MAX_HINTS = 10_000
+_HEX = re.compile(r"^#([0-9a-fA-F]{6})$")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A colour hint at a point of the photo.
+
+    x, y: normalised image coordinates in [0, 1] (x = (column + 0.5) / width).
+    rgb: sRGB triple 0..255; only its chroma is used.
+    size: side of the hint's square patch as a fraction of the image's long side.
+    """
+
+    x: float
+    y: float
+    rgb: tuple[int, int, int]
+    size: float = DEFAULT_HINT_SIZE
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+                raise TypeError(f"Hint.{name} must be a number, got {type(value).__name__}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"Hint.{name} must be finite, got {value}")
+            object.__setattr__(self, name, float(value))
+        if not (0.0 <= self.x <= 1.0 and 0.0 <= self.y <= 1.0):
+            raise ValueError(f"Hint coordinates must lie in [0, 1], got x={self.x}, y={self.y}")
+        if not (0.0 < self.size <= 1.0):
+            raise ValueError(f"Hint.size must be in (0, 1], got {self.size}")
+        rgb = self.rgb
+        if isinstance(rgb, str) or not isinstance(rgb, Iterable):
+            raise TypeError(f"Hint.rgb must be a triple of ints 0..255, got {rgb!r}")
+        rgb = tuple(rgb)
+        if len(rgb) != 3 or any(
+            isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= int(c) <= 255 for c in rgb
+        ):
+            raise ValueError(f"Hint.rgb must be a triple of ints 0..255, got {self.rgb!r}")
+        object.__setattr__(self, "rgb", (int(rgb[0]), int(rgb[1]), int(rgb[2])))
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb)
+
+    def moved(self, x: float, y: float) -> Hint:
+        return Hint(x, y, self.rgb, self.size, self.extra)
+
+    def recoloured(self, rgb: tuple[int, int, int]) -> Hint:
+        return Hint(self.x, self.y, rgb, self.size, self.extra)
+
+    def resized(self, size: float) -> Hint:
+        return Hint(self.x, self.y, self.rgb, size, self.extra)
+
+
+def parse_color(value: Any) -> tuple[int, int, int]:
+    """'#rrggbb' -> (r, g, b)."""
+    if not isinstance(value, str) or not _HEX.match(value):
+        raise ValueError(f"colour must be a string '#rrggbb', got {value!r}")
+    h = value[1:]
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def sidecar_path(image_path: str | os.PathLike[str]) -> Path:
+    """photo.jpg -> photo.jpg.colorstudio.json (next to the image)."""
+    p = Path(image_path)
+    return p.with_name(p.name + SIDECAR_SUFFIX)
+
+
+def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:
+    """Validate a parsed hints document and return its hints."""
+
+    def fail(problem: str) -> HintsFileError:
+        return HintsFileError(f"{source}: {problem}")
+
+    if not isinstance(data, dict):
+        raise fail("expected a JSON object with 'format', 'version' and 'hints'")
+    if data.get("format") != FORMAT:
+        raise fail(f"'format' must be {FORMAT!r}, got {data.get('format')!r}")
+    version = data.get("version")
+    if isinstance(version, bool) or version != VERSION:
+        raise fail(f"unsupported 'version' {version!r} (this program reads version {VERSION})")
+    items = data.get("hints")
+    if not isinstance(items, list):
+        raise fail("'hints' must be a list")
+    if len(items) > MAX_HINTS:
+        raise fail(f"too many hints ({len(items)}; at most {MAX_HINTS})")
+    hints = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise fail(f"hint {i} must be an object with 'x', 'y' and 'color'")
+        for key in ("x", "y", "color"):
+            if key not in item:
+                raise fail(f"hint {i} has no {key!r}")
+        try:
+            rgb = parse_color(item["color"])
+            size = item.get("size", DEFAULT_HINT_SIZE)
+            extra = tuple(sorted((k, v) for k, v in item.items() if k not in ("x", "y", "color", "size")))
+            hints.append(Hint(item["x"], item["y"], rgb, size, extra))
+        except (TypeError, ValueError) as exc:
+            raise fail(f"hint {i}: {exc}") from None
+    return tuple(hints)
+
+
+def hints_to_json(hints: Sequence[Hint], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = dict(extra or {})
+    doc.update({"format": FORMAT, "version": VERSION})
+    items = []
+    for h in hints:
+        item: dict[str, Any] = dict(h.extra)
+        item.update({"x": round(h.x, 6), "y": round(h.y, 6), "color": h.hex})
+        if h.size != DEFAULT_HINT_SIZE:
+            item["size"] = round(h.size, 6)
+        items.append(item)
+    doc["hints"] = items
+    return doc
+
+
+def load_hints(path: str | os.PathLike[str]) -> tuple[Hint, ...]:
+    """Read and validate a hints file; raises HintsFileError naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise HintsFileError(f"{p}: no such hints file") from None
+    except OSError as exc:
+        raise HintsFileError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise HintsFileError(f"{p}: not UTF-8 text") from None
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise HintsFileError(f"{p}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise HintsFileError(f"{p}: JSON nested too deeply") from None
+    return hints_from_json(data, str(p))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint]) -> None:
+    """Write a hints file atomically, keeping unknown top-level keys of an existing file."""
+    p = Path(path)
+    extra: dict[str, Any] = {}
+    if p.exists():
+        try:
+            old = json.loads(p.read_text("utf-8"))
+            if isinstance(old, dict):
+                extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")}
+        except (OSError, ValueError):
+            extra = {}
+    text = json.dumps(hints_to_json(hints, extra), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(p, text)
+
+
+def patch_bounds(hint: Hint, height: int, width: int) -> tuple[int, int, int, int]:
+    """Rows [r0, r1) and columns [c0, c1) of a hint's square patch on an (height, width) grid."""
+    side = max(1, int(round(hint.size * max(height, width))))
+    row = min(height - 1, int(hint.y * height))
+    col = min(width - 1, int(hint.x * width))
+    r0 = max(0, row - (side - 1) // 2)
+    c0 = max(0, col - (side - 1) // 2)
+    return r0, min(height, r0 + side), c0, min(width, c0 + side)
+
+
+def encode_hints(hints: Sequence[Hint], height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hints -> (ab (2, H, W) float32 in Lab units, mask (1, H, W) float32 in {0, 1}).
+
+    Each hint fills its square patch with its chroma; later hints win where patches overlap.
+    """
+    ab = np.zeros((2, height, width), dtype=np.float32)
+    mask = np.zeros((1, height, width), dtype=np.float32)
+    cache: dict[tuple[int, int, int], tuple[float, float]] = {}
+    for h in hints:
+        if h.rgb not in cache:
+            cache[h.rgb] = rgb_to_ab(h.rgb)
+        a, b = cache[h.rgb]
+        r0, r1, c0, c1 = patch_bounds(h, height, width)
+        ab[0, r0:r1, c0:c1] = a
+        ab[1, r0:r1, c0:c1] = b
+        mask[0, r0:r1, c0:c1] = 1.0
+    return ab, mask
+
+
+def validate_hints(hints: Any) -> tuple[Hint, ...]:
+    """Accept any sequence of Hint; raise TypeError otherwise."""
+    if hints is None:
+        return ()
+    if isinstance(hints, (str, bytes)) or not isinstance(hints, Iterable):
+        raise TypeError(f"hints must be a sequence of Hint, got {type(hints).__name__}")
+    out = tuple(hints)
+    for i, h in enumerate(out):
+        if not isinstance(h, Hint):
+            raise TypeError(f"hints[{i}] must be a colorstudio.Hint, got {type(h).__name__}")
+    return out

@@ -1,0 +1,266 @@
+"""Reading and writing photos.
+
+Reading applies the EXIF orientation, keeps 16-bit precision (PNG/TIFF), keeps alpha,
+handles grayscale, palette, CMYK and animated files (first frame), and refuses images
+whose header claims more pixels than a configurable limit before decoding them.
+Writing is atomic (temporary file + rename) and carries metadata over where the format
+allows.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import ImageReadError, ImageWriteError
+from .fileio import atomic_path
+
+DEFAULT_MAX_PIXELS = 250_000_000
+READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
+                 ".bmp": "BMP", ".webp": "WEBP"}
+SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+
+# We check sizes ourselves (with a clear message); Pillow's own bomb check would raise first.
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+@dataclass
+class LoadedImage:
+    """A decoded photo, orientation applied."""
+
+    pixels: np.ndarray  # (H, W) or (H, W, 3), uint8 or uint16
+    alpha: np.ndarray | None = None  # (H, W), same dtype, or None
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    format: str = ""
+    frames: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an (H, W[, C]) array."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(arr)) if op else arr
+
+
+def _exif_bytes(im: Image.Image, reset_orientation: bool) -> bytes | None:
+    try:
+        exif = im.getexif()
+        if not exif:
+            return None
+        if reset_orientation and 0x0112 in exif:
+            exif[0x0112] = 1
+        return exif.tobytes()
+    except Exception:  # noqa: BLE001 - broken EXIF must not stop the photo from loading
+        return None
+
+
+def _from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(im).astype(np.uint16), None
+    if mode in ("I", "F"):
+        arr = np.asarray(im)
+        return np.clip(arr, 0, 65535).astype(np.uint16), None
+    if mode == "1":
+        return np.asarray(im.convert("L")), None
+    if mode == "L":
+        return np.asarray(im), None
+    if mode == "LA" or mode == "La":
+        arr = np.asarray(im.convert("LA"))
+        return np.ascontiguousarray(arr[:, :, 0]), np.ascontiguousarray(arr[:, :, 1])
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        mode = im.mode
+    if mode in ("RGBA", "RGBa"):
+        arr = np.asarray(im.convert("RGBA"))
+        return np.ascontiguousarray(arr[:, :, :3]), np.ascontiguousarray(arr[:, :, 3])
+    return np.asarray(im.convert("RGB")), None
+
+
+def _read_cv2_16bit(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        return None
+    if arr.ndim == 2:
+        return arr, None
+    if arr.shape[2] == 4:
+        rgba = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+        return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3])
+    if arr.shape[2] == 3:
+        return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), None
+    return None
+
+
+def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read a photo. Raises ImageReadError naming the file and the problem."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise ImageReadError(f"{p}: is a folder, not an image file")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ImageReadError(f"{p}: no such file") from None
+    except PermissionError:
+        raise ImageReadError(f"{p}: permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageReadError(f"{p}: file is empty (0 bytes)")
+    import io
+
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{p}: not an image file, or a format this program cannot read") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{p}: cannot read image ({exc})") from None
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise ImageReadError(f"{p}: image has no pixels ({width} x {height})")
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{p}: image is {width} x {height} = {width * height / 1e6:.0f} megapixels, over the limit of "
+            f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-megapixels)"
+        )
+    fmt = im.format or ""
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    notes = [f"animated image: only the first of {frames} frames is used"] if frames > 1 else []
+    try:
+        orientation = int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: no rotation
+        orientation = 1
+    icc = im.info.get("icc_profile")
+    exif = _exif_bytes(im, reset_orientation=True)
+    try:
+        im.seek(0)
+        pair = _read_cv2_16bit(data) if p.suffix.lower() in SIXTEEN_BIT_SUFFIXES and fmt in ("PNG", "TIFF") else None
+        if pair is None or pair[0].shape[:2] != (height, width):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                im.load()
+            pixels, alpha = _from_pil(im)
+        else:
+            pixels, alpha = pair
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower():
+            msg = "the file is truncated (incomplete download or copy?)"
+        raise ImageReadError(f"{p}: cannot decode image: {msg}") from None
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to decode a {width} x {height} image") from None
+    if orientation in range(2, 9):
+        pixels = _orient(pixels, orientation)
+        alpha = _orient(alpha, orientation) if alpha is not None else None
+    return LoadedImage(np.ascontiguousarray(pixels), alpha, exif, icc, fmt, frames, notes)
+
+
+def load_pixels(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    return read_image(path, max_pixels).pixels
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        raise ImageWriteError(
+            f"{path}: unsupported output type {suffix or '(none)'!r}; use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )
+    return WRITE_FORMATS[suffix]
+
+
+def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None,
+                exif: bytes | None = None, icc_profile: bytes | None = None, quality: int = 95,
+                description: str | None = None) -> None:
+    """Write (H, W, 3) uint8/uint16 sRGB atomically. 16-bit is kept for PNG and TIFF.
+
+    `description` is stored in the EXIF ImageDescription (and a PNG text chunk).
+    """
+    p = Path(path)
+    fmt = output_format(p)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.uint8, np.uint16):
+        raise ImageWriteError(f"{p}: expected an (H, W, 3) uint8 or uint16 image, got {rgb.shape} {rgb.dtype}")
+    if not (1 <= quality <= 100):
+        raise ImageWriteError(f"{p}: quality must be 1..100, got {quality}")
+    sixteen = rgb.dtype == np.uint16 and fmt in ("PNG", "TIFF")
+    if rgb.dtype == np.uint16 and not sixteen:
+        rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        alpha = None if alpha is None else ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if alpha is not None and fmt in ("JPEG", "BMP"):
+        alpha = None  # these formats have no alpha channel
+    if alpha is not None:
+        alpha = alpha.astype(rgb.dtype) if alpha.dtype != rgb.dtype else alpha
+        if alpha.dtype == np.uint8 and rgb.dtype == np.uint16:
+            alpha = alpha.astype(np.uint16) * 257
+
+    try:
+        with atomic_path(p) as tmp:
+            if sixteen:
+                arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+                if alpha is not None:
+                    arr = np.dstack([arr, alpha.astype(np.uint16)])
+                ext = ".png" if fmt == "PNG" else ".tiff"
+                ok, buf = cv2.imencode(ext, arr)
+                if not ok:
+                    raise ImageWriteError(f"{p}: could not encode the image")
+                tmp.write_bytes(buf.tobytes())
+            else:
+                im = Image.fromarray(np.dstack([rgb, alpha]) if alpha is not None else rgb,
+                                     "RGBA" if alpha is not None else "RGB")
+                kw: dict[str, Any] = {}
+                exif_obj = Image.Exif()
+                if exif:
+                    try:
+                        exif_obj.load(exif)
+                    except Exception:  # noqa: BLE001 - unreadable source EXIF is dropped, not fatal
+                        exif_obj = Image.Exif()
+                if description:
+                    exif_obj[0x010E] = description
+                    exif_obj[0x0131] = "ColorStudio"
+                if fmt in ("JPEG", "PNG", "WEBP", "TIFF") and len(exif_obj):
+                    kw["exif"] = exif_obj.tobytes()
+                if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+                    kw["icc_profile"] = icc_profile
+                if fmt == "JPEG":
+                    kw.update(quality=quality, subsampling=0 if quality >= 90 else 2)
+                elif fmt == "WEBP":
+                    kw.update(quality=quality)
+                elif fmt == "TIFF":
+                    kw.update(compression="tiff_deflate")
+                if fmt == "PNG" and description:
+                    from PIL import PngImagePlugin
+
+                    info = PngImagePlugin.PngInfo()
+                    info.add_text("Description", description)
+                    kw["pnginfo"] = info
+                im.save(tmp, format=fmt, **kw)
+    except ImageWriteError:
+        raise
+    except PermissionError:
+        raise ImageWriteError(f"{p}: permission denied (is the folder read-only?)") from None
+    except OSError as exc:
+        raise ImageWriteError(f"{p}: cannot write ({exc.strerror or exc})") from None

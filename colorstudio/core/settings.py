@@ -1,0 +1,87 @@
+"""User preferences shared by the app and the command line, in one small JSON file.
+
+Location: $COLORSTUDIO_SETTINGS if set, else the platform's per-user config folder
+(~/.config/colorstudio/settings.json on Linux, %APPDATA%\\ColorStudio on Windows,
+~/Library/Application Support/ColorStudio on macOS). A broken file never stops the
+program: its values fall back to the defaults.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .fileio import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = "default"
+    device: str = "auto"
+    working_size: int = 256
+    max_megapixels: float = 250.0
+    export_format: str = "jpg"
+    jpeg_quality: int = 95
+    hint_colour: str = "suggested"  # "suggested" (model's colour at the spot) or "current"
+    export_model: str = ""  # model for export and batch; "" = same as `model`
+
+    def updated(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def config_dir() -> Path:
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        return base / "ColorStudio"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "ColorStudio"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "colorstudio"
+
+
+def settings_path() -> Path:
+    env = os.environ.get("COLORSTUDIO_SETTINGS")
+    return Path(env) if env else config_dir() / "settings.json"
+
+
+def _coerce(d: dict[str, Any]) -> Settings:
+    base = Settings()
+    kw: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name not in d:
+            continue
+        default = getattr(base, f.name)
+        value = d[f.name]
+        if isinstance(default, bool) or type(value) is bool:
+            continue
+        if isinstance(default, int) and isinstance(value, int):
+            kw[f.name] = value
+        elif isinstance(default, float) and isinstance(value, (int, float)):
+            kw[f.name] = float(value)
+        elif isinstance(default, str) and isinstance(value, str):
+            kw[f.name] = value
+    s = replace(base, **kw)
+    if s.working_size < 16 or s.working_size > 4096:
+        s = replace(s, working_size=base.working_size)
+    if not 0 < s.max_megapixels <= 10_000:
+        s = replace(s, max_megapixels=base.max_megapixels)
+    if not 1 <= s.jpeg_quality <= 100:
+        s = replace(s, jpeg_quality=base.jpeg_quality)
+    return s
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    p = path or settings_path()
+    try:
+        data = json.loads(p.read_text("utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    return _coerce(data) if isinstance(data, dict) else Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    p = path or settings_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(p, json.dumps(asdict(settings), indent=2) + "\n")

@@ -1,0 +1,69 @@
+"""Edge-aware upsampling of chroma, guided by the full-resolution lightness.
+
+The network predicts chroma at a working size (~256 px); bilinear upsampling to the scan's
+resolution would bleed colour across every edge. The fast guided filter (He & Sun 2015)
+fits, in each small window of the working-size image, chroma as a linear function of
+lightness; those per-pixel linear coefficients are smooth, so they are upsampled
+bilinearly and applied to the full-resolution lightness. Colour edges then snap to the
+edges of the scan.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def guided_coefficients(guide: np.ndarray, target: np.ndarray, radius: int = 2, eps: float = 2e-3) -> np.ndarray:
+    """Linear coefficients (H, W, 2C) [a_0..a_C-1, b_0..b_C-1] with target ~ a * guide + b.
+
+    guide: (H, W) float32, roughly in [0, 1]; target: (H, W, C) float32.
+    """
+    if guide.ndim != 2 or target.ndim != 3 or guide.shape != target.shape[:2]:
+        raise ValueError(f"guide (H, W) and target (H, W, C) must match, got {guide.shape} and {target.shape}")
+    k = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)
+
+    guide = guide.astype(np.float32)
+    target = target.astype(np.float32)
+    mean_i = box(guide)
+    var_i = box(guide * guide) - mean_i * mean_i
+    out = []
+    bs = []
+    for c in range(target.shape[2]):
+        p = np.ascontiguousarray(target[:, :, c])
+        mean_p = box(p)
+        cov = box(guide * p) - mean_i * mean_p
+        a = cov / (var_i + eps)
+        b = mean_p - a * mean_i
+        out.append(box(a))
+        bs.append(box(b))
+    return np.stack(out + bs, axis=-1).astype(np.float32)
+
+
+def resize_coefficients(coef: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear (pixel-centre aligned) resize of (h, w, K) coefficients to (height, width, K)."""
+    if coef.shape[:2] == (height, width):
+        return coef
+    chans = coef.shape[2]
+    parts = []
+    for start in range(0, chans, 4):  # cv2.resize handles up to 4 channels at once everywhere
+        part = np.ascontiguousarray(coef[:, :, start:start + 4])
+        r = cv2.resize(part, (width, height), interpolation=cv2.INTER_LINEAR)
+        parts.append(r.reshape(height, width, -1))
+    return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+
+
+def apply_coefficients(coef: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """(H, W, 2C) coefficients and an (H, W) guide -> (H, W, C) output."""
+    c = coef.shape[2] // 2
+    return coef[:, :, :c] * guide[:, :, None] + coef[:, :, c:]
+
+
+def guided_upsample(guide_low: np.ndarray, target_low: np.ndarray, guide_high: np.ndarray,
+                    radius: int = 2, eps: float = 2e-3) -> np.ndarray:
+    """Upsample target_low (h, w, C) to guide_high's (H, W) size, following guide_high's edges."""
+    coef = guided_coefficients(guide_low, target_low, radius, eps)
+    coef = resize_coefficients(coef, *guide_high.shape[:2])
+    return apply_coefficients(coef, guide_high.astype(np.float32))

@@ -1,0 +1,213 @@
+"""Training data: a decoded uint8 cache of the photos, batches in Lab, simulated user hints.
+
+Decoding 30k JPEGs every epoch would cost more than the network on two CPU cores, so the
+photos are decoded once into a uint8 memmap (N, S, S, 3) of centre crops; batches are
+random crops, flips and rescales of it, converted to Lab on the fly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def list_photos(folder: str | os.PathLike[str]) -> list[Path]:
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder of photos")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "colorstudio"
+
+
+def _load_square(path: Path, side: int) -> np.ndarray | None:
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            w, h = im.size
+            s = side / min(w, h)
+            im = im.resize((max(side, round(w * s)), max(side, round(h * s))), Image.Resampling.BICUBIC)
+            w, h = im.size
+            left, top = (w - side) // 2, (h - side) // 2
+            return np.asarray(im.crop((left, top, left + side, top + side)), dtype=np.uint8)
+    except (OSError, ValueError):
+        return None
+
+
+def _load_chunk(args: tuple[list[str], int]) -> list[np.ndarray | None]:
+    paths, side = args
+    return [_load_square(Path(p), side) for p in paths]
+
+
+@dataclass
+class PhotoCache:
+    """A read-only view of a decoded photo cache."""
+
+    images: np.ndarray  # (N, S, S, 3) uint8 memmap
+    path: Path
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def side(self) -> int:
+        return int(self.images.shape[1])
+
+
+def build_cache(
+    folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None, side: int = 144,
+    workers: int = 2, limit: int | None = None, progress: bool = True,
+) -> PhotoCache:
+    """Decode every photo of `folder` once into `cache_dir` (reused when the file list is unchanged)."""
+    photos = list_photos(folder)
+    if limit:
+        photos = photos[:limit]
+    if not photos:
+        raise ValueError(f"{folder}: no photos found (looked for {sorted(IMAGE_SUFFIXES)})")
+    key = hashlib.sha1(("\n".join(str(p) for p in photos) + f"|{side}").encode()).hexdigest()[:12]
+    cdir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cdir.mkdir(parents=True, exist_ok=True)
+    data_path = cdir / f"photos-{key}.u8"
+    meta_path = cdir / f"photos-{key}.json"
+    if meta_path.exists() and data_path.exists():
+        meta = json.loads(meta_path.read_text())
+        return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=tuple(meta["shape"])), data_path)
+
+    tmp = data_path.with_suffix(".part")
+    out = np.memmap(tmp, np.uint8, "w+", shape=(len(photos), side, side, 3))
+    chunks = [([str(p) for p in photos[i:i + 256]], side) for i in range(0, len(photos), 256)]
+    n = 0
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, results in enumerate(pool.map(_load_chunk, chunks), 1):
+            for arr in results:
+                if arr is not None:
+                    out[n] = arr
+                    n += 1
+            if progress:
+                print(f"\rcaching photos: {min(done * 256, len(photos))}/{len(photos)}", end="", flush=True)
+    if progress:
+        print()
+    out.flush()
+    del out
+    if n == 0:
+        tmp.unlink()
+        raise ValueError(f"{folder}: none of the photos could be decoded")
+    os.truncate(tmp, n * side * side * 3)
+    os.replace(tmp, data_path)
+    meta_path.write_text(json.dumps({"shape": [n, side, side, 3], "source": str(folder), "count": n}))
+    return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=(n, side, side, 3)), data_path)
+
+
+# ---------------------------------------------------------------------------------------
+# sRGB -> Lab on torch tensors (the same formulas as core.color)
+
+_M = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+                   [0.019334, 0.119193, 0.950227]])
+_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+
+
+def rgb_to_lab_torch(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) sRGB in [0, 1] -> (B, 3, H, W) Lab."""
+    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = torch.einsum("ij,bjhw->bihw", _M.to(rgb), lin) / _WHITE.to(rgb).view(1, 3, 1, 1)
+    eps = 216.0 / 24389.0
+    f = torch.where(xyz > eps, xyz.clamp_min(eps) ** (1.0 / 3.0), (24389.0 / 27.0 * xyz + 16.0) / 116.0)
+    return torch.stack([116.0 * f[:, 1] - 16.0, 500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], dim=1)
+
+
+def sample_batch(
+    cache: PhotoCache, batch: int, crop: int, rng: np.random.Generator,
+    scale_range: tuple[float, float] = (0.9, 1.5), indices: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Random crops (with a random rescale and horizontal flips) -> (B, 3, crop, crop) Lab."""
+    idx = np.sort(rng.choice(len(cache), size=batch, replace=len(cache) < batch)) if indices is None else indices
+    x = torch.from_numpy(np.ascontiguousarray(cache.images[idx])).permute(0, 3, 1, 2).float() / 255.0
+    s = rng.uniform(*scale_range)
+    side = max(crop, int(round(cache.side * s)))
+    if side != cache.side:
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=side < cache.side)
+    out = torch.empty(len(idx), 3, crop, crop)
+    for i in range(len(idx)):
+        r, c = rng.integers(0, side - crop + 1, size=2)
+        patch = x[i, :, r:r + crop, c:c + crop]
+        out[i] = patch.flip(-1) if rng.random() < 0.5 else patch
+    return rgb_to_lab_torch(out.clamp(0, 1))
+
+
+def sample_hint_count(rng: np.random.Generator, p: float = 0.125, cap: int = 100) -> int:
+    """Geometric count (P(0) = p, mean (1-p)/p), with an occasional dense set of hints."""
+    if rng.random() < 0.05:
+        return int(rng.integers(20, cap + 1))
+    return int(min(cap, rng.geometric(p) - 1))
+
+
+def simulate_hints(
+    ab: torch.Tensor, rng: np.random.Generator, counts: Sequence[int] | None = None,
+    max_patch: int = 9, centre_fraction: float = 0.5,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Simulated user hints from the true chroma `ab` (B, 2, H, W).
+
+    Per image a random number of hints; each is a square patch of 1..max_patch px at a
+    position drawn around the centre (normal, sigma = size / 4) or uniformly, revealing
+    the patch's mean chroma. Returns (hint_ab (B, 2, H, W), mask (B, 1, H, W)).
+    """
+    b, _, h, w = ab.shape
+    hint_ab = torch.zeros_like(ab)
+    mask = torch.zeros(b, 1, h, w, dtype=ab.dtype)
+    for i in range(b):
+        n = sample_hint_count(rng) if counts is None else counts[i]
+        for _ in range(n):
+            p = int(rng.integers(1, max_patch + 1))
+            if rng.random() < centre_fraction:
+                r = int(np.clip(rng.normal(h / 2, h / 4), 0, h - 1))
+                c = int(np.clip(rng.normal(w / 2, w / 4), 0, w - 1))
+            else:
+                r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+            r0, c0 = max(0, r - (p - 1) // 2), max(0, c - (p - 1) // 2)
+            r1, c1 = min(h, r0 + p), min(w, c0 + p)
+            mean = ab[i, :, r0:r1, c0:c1].mean(dim=(1, 2))
+            hint_ab[i, :, r0:r1, c0:c1] = mean.view(2, 1, 1)
+            mask[i, :, r0:r1, c0:c1] = 1.0
+    return hint_ab, mask
+
+
+def class_weights(cache: PhotoCache, rng: np.random.Generator, samples: int = 2000, mix: float = 0.5) -> torch.Tensor:
+    """Rare-colour rebalancing weights over the ab bins (Zhang et al. 2016): 1 / ((1-mix) p + mix / Q)."""
+    from ..core.model import AB_GRID, ab_to_bin
+
+    n = min(samples, len(cache))
+    idx = np.sort(rng.choice(len(cache), size=n, replace=False))
+    counts = torch.zeros(AB_GRID * AB_GRID)
+    for start in range(0, n, 256):
+        x = torch.from_numpy(np.ascontiguousarray(cache.images[idx[start:start + 256]])).permute(0, 3, 1, 2).float() / 255
+        ab = F.avg_pool2d(rgb_to_lab_torch(x)[:, 1:], 4)
+        counts += torch.bincount(ab_to_bin(ab).flatten(), minlength=AB_GRID * AB_GRID).float()
+    p = counts.view(1, 1, AB_GRID, AB_GRID)
+    k = torch.exp(-0.5 * (torch.arange(-2, 3).float() / 0.5) ** 2)
+    k = (k[:, None] * k[None, :]) / (k.sum() ** 2)
+    p = F.conv2d(F.pad(p, (2, 2, 2, 2)), k.view(1, 1, 5, 5)).flatten()
+    p = p / p.sum()
+    q = p.numel()
+    wts = 1.0 / ((1 - mix) * p + mix / q)
+    wts = wts / (p * wts).sum()
+    return wts
+
+
+def geometric_mean_count(p: float = 0.125) -> float:
+    return (1 - p) / p if p > 0 else math.inf

@@ -1,0 +1,263 @@
+"""The training loop: `colorstudio train`.
+
+Single process on CPU by default, the GPU with mixed precision when there is one, and
+several GPUs through `torchrun --nproc_per_node N -m colorstudio train ...` (DDP): the
+same command, on a bigger machine.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.checkpoint import save_model
+from ..core.fileio import atomic_write_bytes
+from ..core.model import PRESETS, ColorNet, ModelConfig, ab_to_bin, count_parameters
+from .data import PhotoCache, build_cache, class_weights, sample_batch, simulate_hints
+
+TRAIN_FORMAT = "colorstudio.trainstate"
+
+
+@dataclass
+class TrainConfig:
+    data: str = "../shared/data/train"
+    out: str = "runs/model.pt"
+    checkpoint: str = ""  # resumable state; default: <out>.state
+    preset: str = "small"
+    cache_dir: str = ""
+    cache_side: int = 144
+    crop: int = 128
+    batch: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    minutes: float = 0.0  # stop after this many minutes of this run (0: no limit)
+    schedule_minutes: float = 0.0  # length of the cosine schedule (0: = minutes)
+    steps: int = 0  # or a step-based schedule and limit
+    ce_weight: float = 0.1
+    checkpoint_minutes: float = 5.0
+    seed: int = 0
+    resume: bool = False
+    device: str = "auto"
+    limit_photos: int = 0
+    log_every: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def get_lr(progress: float, base: float, step: int, warmup: int) -> float:
+    """Cosine decay to 2% of `base` over progress in [0, 1], after a linear warm-up."""
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    p = min(max(progress, 0.0), 1.0)
+    return base * warm * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * p)))
+
+
+def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
+                 weights: torch.Tensor, ce_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+    lum, ab = lab[:, :1], lab[:, 1:]
+    out, logits = model(lum, hint_ab, mask)
+    reg = F.smooth_l1_loss(out.float(), ab, beta=1.0) / 10.0
+    target = ab_to_bin(F.avg_pool2d(ab, 4))
+    ce = F.cross_entropy(logits.float(), target, weight=weights)
+    loss = reg + ce_weight * ce
+    return loss, {"loss": float(loss.detach()), "reg": float(reg.detach()), "ce": float(ce.detach())}
+
+
+def _select_device(name: str) -> torch.device:
+    from ..core.device import resolve_device
+
+    return resolve_device(name)
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    import torch.distributed as dist
+
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local)
+    return dist.get_rank(), world, local
+
+
+def _save_state(path: Path, model: ColorNet, opt: torch.optim.Optimizer, step: int, elapsed: float,
+                schedule_s: float, cfg: TrainConfig, weights: torch.Tensor, log: list[dict[str, float]]) -> None:
+    payload = {
+        "format": TRAIN_FORMAT, "model": model.state_dict(), "optimizer": opt.state_dict(),
+        "config": model.config.to_dict(), "step": step, "elapsed": elapsed, "schedule_s": schedule_s,
+        "train": {k: v for k, v in asdict(cfg).items() if k != "extra"}, "class_weights": weights,
+        "log": log[-2000:],
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: ModelConfig | None = None) -> dict[str, Any]:
+    """Train (or resume) a model; returns a summary with the final step and losses."""
+    rank, world, _local = _distributed()
+    device = _select_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())
+    main = rank == 0
+    out = Path(cfg.out)
+    state_path = Path(cfg.checkpoint) if cfg.checkpoint else out.with_name(out.name + ".state")
+    if cache is None:
+        cache = build_cache(cfg.data, cfg.cache_dir or None, cfg.cache_side, limit=cfg.limit_photos or None,
+                            progress=main)
+    rng = np.random.default_rng(cfg.seed)
+
+    state: dict[str, Any] | None = None
+    if cfg.resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        if state.get("format") != TRAIN_FORMAT:
+            raise ValueError(f"{state_path}: not a training state file")
+        model_config = ModelConfig.from_dict(state["config"])
+    elif cfg.resume:
+        raise FileNotFoundError(f"{state_path}: nothing to resume (no training state file)")
+    if model_config is None:
+        if cfg.preset not in PRESETS:
+            raise ValueError(f"unknown preset {cfg.preset!r}; choose from {sorted(PRESETS)}")
+        model_config = PRESETS[cfg.preset]
+    torch.manual_seed(cfg.seed)
+    model = ColorNet(model_config).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, prior_elapsed = 0, 0.0
+    log: list[dict[str, float]] = []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, prior_elapsed = int(state["step"]), float(state["elapsed"])
+        weights = state["class_weights"].float()
+        log = list(state.get("log", []))
+        schedule_s = float(state["schedule_s"])
+        if cfg.schedule_minutes:
+            schedule_s = cfg.schedule_minutes * 60
+        rng = np.random.default_rng([cfg.seed, step, rank])
+    else:
+        weights = class_weights(cache, rng)
+        schedule_s = (cfg.schedule_minutes or cfg.minutes) * 60
+        rng = np.random.default_rng([cfg.seed, 0, rank])
+    weights = weights.to(device)
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    amp = device.type == "cuda"
+    if main:
+        print(f"training {model_config.name}: {count_parameters(model) / 1e6:.2f} M parameters on {device}"
+              f" x{world}, {len(cache)} photos, batch {cfg.batch} x {cfg.crop} px", flush=True)
+
+    start = time.perf_counter()
+    last_ckpt = start
+    seen = 0
+    tty = sys.stdout.isatty()
+    model.train()
+    while True:
+        elapsed = time.perf_counter() - start
+        if cfg.minutes and elapsed >= cfg.minutes * 60:
+            break
+        if cfg.steps and step >= cfg.steps:
+            break
+        if cfg.steps:
+            progress = step / cfg.steps
+        elif schedule_s:
+            progress = (prior_elapsed + elapsed) / schedule_s
+        else:
+            progress = 0.0
+        lr = get_lr(progress, cfg.lr, step, cfg.warmup_steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        lab = sample_batch(cache, cfg.batch, cfg.crop, rng)
+        hint_ab, mask = simulate_hints(lab[:, 1:], rng)
+        lab, hint_ab, mask = lab.to(device), hint_ab.to(device), mask.to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        seen += cfg.batch * world
+        parts["step"] = step
+        log.append(parts)
+        if main and (step % cfg.log_every == 0):
+            el = time.perf_counter() - start
+            recent = log[-cfg.log_every:]
+            msg = (f"step {step}  loss {np.mean([r['loss'] for r in recent]):.4f}"
+                   f"  reg {np.mean([r['reg'] for r in recent]):.4f}  ce {np.mean([r['ce'] for r in recent]):.3f}"
+                   f"  lr {lr:.2e}  {seen / max(el, 1e-6):.1f} img/s  {el / 60:.1f} min")
+            print(("\r" + msg) if tty else msg, end="" if tty else "\n", flush=True)
+        if main and time.perf_counter() - last_ckpt >= cfg.checkpoint_minutes * 60:
+            _save_state(state_path, model, opt, step, prior_elapsed + time.perf_counter() - start, schedule_s,
+                        cfg, weights.cpu(), log)
+            save_model(out, model, meta=_meta(cfg, step, prior_elapsed + time.perf_counter() - start, device), half=True)
+            last_ckpt = time.perf_counter()
+    total = prior_elapsed + time.perf_counter() - start
+    if main:
+        if tty:
+            print()
+        _save_state(state_path, model, opt, step, total, schedule_s, cfg, weights.cpu(), log)
+        save_model(out, model, meta=_meta(cfg, step, total, device), half=True)
+        print(f"saved {out} (step {step}, {total / 60:.1f} min of training)", flush=True)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    tail = log[-50:]
+    return {"step": step, "elapsed": total, "loss": float(np.mean([r["loss"] for r in tail])) if tail else float("nan"),
+            "first_loss": log[0]["loss"] if log else float("nan")}
+
+
+def _meta(cfg: TrainConfig, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
+    return {"steps": step, "train_minutes": round(elapsed / 60, 1), "batch": cfg.batch, "crop": cfg.crop,
+            "data": str(cfg.data), "device": str(device), "preset": cfg.preset}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--data", default=d.data, help="folder of colour photos (default: %(default)s)")
+    p.add_argument("--out", default=d.out, help="model file to write (default: %(default)s)")
+    p.add_argument("--checkpoint", default="", help="resumable training state (default: OUT.state)")
+    p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS), help="network size")
+    p.add_argument("--cache-dir", default="", help="where the decoded photo cache lives")
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--minutes", type=float, default=0.0, help="stop this run after N minutes")
+    p.add_argument("--schedule-minutes", type=float, default=0.0, help="cosine schedule length (default: --minutes)")
+    p.add_argument("--steps", type=int, default=0, help="step-based schedule and limit instead of minutes")
+    p.add_argument("--ce-weight", type=float, default=d.ce_weight)
+    p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the training state file")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.minutes and not args.steps:
+        raise ValueError("give --minutes N or --steps N")
+    cfg = TrainConfig(
+        data=args.data, out=args.out, checkpoint=args.checkpoint, preset=args.preset, cache_dir=args.cache_dir,
+        crop=args.crop, batch=args.batch, lr=args.lr, minutes=args.minutes, schedule_minutes=args.schedule_minutes,
+        steps=args.steps, ce_weight=args.ce_weight, checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
+        resume=args.resume, device=args.device, limit_photos=args.limit_photos,
+    )
+    train(cfg)
+    return 0
