@@ -22,12 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoint import load_model
-from .color import float_to_code, lab_to_rgb_keep_lightness, lightness
+from .color import lightness
+from .color_torch import lab_to_srgb_keep_lightness
 from .device import resolve_device
 from .errors import ModelFileError
 from .hints import Hint, encode_hints, validate_hints
 from .model import ColorNet, ab_bin_centres
-from .upsample import apply_coefficients, guided_coefficients, resize_coefficients
+from .upsample import guided_coefficients
 
 DEFAULT_WORKING_SIZE = 256
 SHIPPED_MODELS = {"default": "default.pt", "quality": "quality.pt"}
@@ -200,21 +201,43 @@ class Engine:
         return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **self.meta}
 
 
+def _bilinear_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Indices and weights of pixel-centre-aligned bilinear resampling from n_in to n_out samples."""
+    stop = n_out if stop is None else stop
+    pos = ((torch.arange(start, stop, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(0, n_in - 1)
+    i0 = pos.floor().long()
+    i1 = (i0 + 1).clamp_max(n_in - 1)
+    return i0, i1, (pos - i0).float()
+
+
 def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation: float = 1.0) -> np.ndarray:
-    """Full-resolution L + working-size chroma -> (H, W, 3) sRGB of `dtype`."""
+    """Full-resolution L + working-size chroma -> (H, W, 3) sRGB of `dtype`.
+
+    The guided-filter coefficients are resampled tile by tile, so a large scan never
+    needs more than a few full-resolution float planes at once.
+    """
     height, width = lum_full.shape
-    coef = guided_coefficients(pred.lum / 100.0, pred.ab)
-    coef = resize_coefficients(coef, height, width)
+    coef = torch.from_numpy(guided_coefficients(pred.lum / 100.0, pred.ab)).permute(2, 0, 1).contiguous()
+    h, w = coef.shape[1:]
+    x0, x1, wx = _bilinear_taps(width, w)
+    top = float(np.iinfo(dtype).max)
     out = np.empty((height, width, 3), dtype=dtype)
     rows = max(1, _TILE_PIXELS // max(1, width))
-    for r0 in range(0, height, rows):
-        r1 = min(height, r0 + rows)
-        lum = lum_full[r0:r1]
-        ab = apply_coefficients(coef[r0:r1], lum / 100.0)
-        if saturation != 1.0:
-            ab *= saturation
-        lab = np.concatenate([lum[:, :, None], ab], axis=2)
-        out[r0:r1] = float_to_code(lab_to_rgb_keep_lightness(lab), dtype)
+    with torch.inference_mode():
+        for r0 in range(0, height, rows):
+            r1 = min(height, r0 + rows)
+            y0, y1, wy = _bilinear_taps(height, h, r0, r1)
+            c = coef[:, y0] * (1 - wy)[None, :, None] + coef[:, y1] * wy[None, :, None]
+            c = c[:, :, x0] * (1 - wx) + c[:, :, x1] * wx
+            lum = torch.from_numpy(lum_full[r0:r1])
+            g = lum / 100.0
+            a = c[0] * g + c[2]
+            b = c[1] * g + c[3]
+            if saturation != 1.0:
+                a, b = a * saturation, b * saturation
+            for ch, plane in enumerate(lab_to_srgb_keep_lightness(lum, a, b)):
+                codes = plane.mul_(top).round_().clamp_(0, top)
+                out[r0:r1, :, ch] = codes.to(torch.int32 if dtype == np.uint16 else torch.uint8).numpy()
     return out
 
 

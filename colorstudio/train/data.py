@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.color_torch import rgb_to_lab as rgb_to_lab_torch
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
@@ -89,7 +91,7 @@ def build_cache(
         meta = json.loads(meta_path.read_text())
         return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=tuple(meta["shape"])), data_path)
 
-    tmp = data_path.with_suffix(".part")
+    tmp = data_path.with_suffix(f".{os.getpid()}.part")
     out = np.memmap(tmp, np.uint8, "w+", shape=(len(photos), side, side, 3))
     chunks = [([str(p) for p in photos[i:i + 256]], side) for i in range(0, len(photos), 256)]
     n = 0
@@ -112,23 +114,6 @@ def build_cache(
     os.replace(tmp, data_path)
     meta_path.write_text(json.dumps({"shape": [n, side, side, 3], "source": str(folder), "count": n}))
     return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=(n, side, side, 3)), data_path)
-
-
-# ---------------------------------------------------------------------------------------
-# sRGB -> Lab on torch tensors (the same formulas as core.color)
-
-_M = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-                   [0.019334, 0.119193, 0.950227]])
-_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
-
-
-def rgb_to_lab_torch(rgb: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) sRGB in [0, 1] -> (B, 3, H, W) Lab."""
-    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = torch.einsum("ij,bjhw->bihw", _M.to(rgb), lin) / _WHITE.to(rgb).view(1, 3, 1, 1)
-    eps = 216.0 / 24389.0
-    f = torch.where(xyz > eps, xyz.clamp_min(eps) ** (1.0 / 3.0), (24389.0 / 27.0 * xyz + 16.0) / 116.0)
-    return torch.stack([116.0 * f[:, 1] - 16.0, 500.0 * (f[:, 0] - f[:, 1]), 200.0 * (f[:, 1] - f[:, 2])], dim=1)
 
 
 def sample_batch(

@@ -116,8 +116,20 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     out = Path(cfg.out)
     state_path = Path(cfg.checkpoint) if cfg.checkpoint else out.with_name(out.name + ".state")
     if cache is None:
-        cache = build_cache(cfg.data, cfg.cache_dir or None, cfg.cache_side, limit=cfg.limit_photos or None,
-                            progress=main)
+        def load() -> PhotoCache:
+            return build_cache(cfg.data, cfg.cache_dir or None, cfg.cache_side, limit=cfg.limit_photos or None,
+                               progress=main)
+
+        if world > 1:  # rank 0 decodes the photos once; the others then open its cache
+            import torch.distributed as dist
+
+            if main:
+                cache = load()
+            dist.barrier()
+            if not main:
+                cache = load()
+        else:
+            cache = load()
     rng = np.random.default_rng(cfg.seed)
 
     state: dict[str, Any] | None = None

@@ -1,0 +1,117 @@
+"""Training pipeline: hint simulation, a tiny run that learns, resume, eval table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorstudio.core.checkpoint import load_model
+from colorstudio.train.data import build_cache, sample_batch, sample_hint_count, simulate_hints
+from colorstudio.train.evaluate import colourfulness, eval_hints, evaluate, format_table, psnr
+from colorstudio.train.loop import TrainConfig, get_lr, train
+
+
+def _make_photos(folder: Path, n: int = 12, size: int = 40) -> Path:
+    """Colour photos with a learnable rule: bright regions are orange, dark ones blue."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        y, x = np.mgrid[0:size, 0:size]
+        bright = (x + (i % 5) * (y // 8 % 2) * 3) < size // 2 + (i % 3) * 4
+        img = np.where(bright[..., None], [230, 140, 40], [30, 60, 170]).astype(np.float64)
+        img += rng.normal(0, 6, img.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"p{i:02d}.png")
+    return folder
+
+
+def test_hint_count_distribution_is_geometric_with_about_one_in_eight_empty() -> None:
+    rng = np.random.default_rng(1)
+    counts = np.array([sample_hint_count(rng) for _ in range(20000)])
+    assert 0.09 < np.mean(counts == 0) < 0.15
+    assert counts.max() <= 100
+    assert 5 < np.median(counts) < 9 or 4 <= np.median(counts) <= 9
+
+
+def test_simulated_hints_reveal_the_patch_mean_colour() -> None:
+    rng = np.random.default_rng(2)
+    ab = torch.randn(3, 2, 32, 32) * 20
+    hint_ab, mask = simulate_hints(ab, rng, counts=[0, 1, 5], max_patch=5)
+    assert mask[0].sum() == 0
+    assert mask[1].sum() >= 1 and mask[2].sum() >= mask[1].sum()
+    # Image 1 has exactly one square patch: its colour is the true mean over the patch.
+    rows, cols = torch.nonzero(mask[1, 0], as_tuple=True)
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    assert int(mask[1, 0, r0:r1, c0:c1].sum()) == (r1 - r0) * (c1 - c0)
+    expected = ab[1, :, r0:r1, c0:c1].mean(dim=(1, 2))
+    assert torch.allclose(hint_ab[1, :, r0, c0], expected, atol=1e-4)
+    assert torch.all(hint_ab[1][:, mask[1, 0] == 0] == 0)
+
+
+def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    photos = _make_photos(tmp_path / "photos")
+    cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
+    assert len(cache) == 12
+    lab = sample_batch(cache, 4, 32, np.random.default_rng(0))
+    assert lab.shape == (4, 3, 32, 32) and float(lab[:, 0].min()) >= 0 and float(lab[:, 0].max()) <= 100
+    out = tmp_path / "model.pt"
+    cfg = TrainConfig(data=str(photos), out=str(out), preset="tiny", crop=32, batch=8, steps=60, lr=3e-3,
+                      warmup_steps=5, cache_dir=str(tmp_path / "cache"), cache_side=40, log_every=1000)
+    first = train(cfg, cache=cache)
+    assert first["step"] == 60
+    assert first["loss"] < 0.8 * first["first_loss"]
+    model, meta = load_model(out)
+    assert meta["steps"] == 60
+    cfg.steps, cfg.resume = 70, True
+    second = train(cfg, cache=cache)
+    assert second["step"] == 70
+    assert load_model(out)[1]["steps"] == 70
+
+
+def test_lr_schedule_warms_up_then_decays() -> None:
+    assert get_lr(0.0, 1.0, 0, 100) == pytest.approx(0.01)
+    assert get_lr(0.0, 1.0, 200, 100) == pytest.approx(1.0)
+    assert get_lr(0.5, 1.0, 200, 100) == pytest.approx(0.51)
+    assert get_lr(1.0, 1.0, 200, 100) == pytest.approx(0.02)
+
+
+def test_eval_hints_reveal_6x6_patch_means_and_are_seeded() -> None:
+    rgb = (np.random.default_rng(3).random((64, 80, 3)) * 255).astype(np.uint8)
+    a, b = eval_hints(rgb, 10, 4), eval_hints(rgb, 10, 4)
+    assert a == b and len(a) == 10
+    assert eval_hints(rgb, 10, 5) != a
+    from colorstudio.core.hints import patch_bounds
+
+    for h in a:
+        r0, r1, c0, c1 = patch_bounds(h, 64, 80)
+        assert (r1 - r0, c1 - c0) == (6, 6)
+        mean = rgb[r0:r1, c0:c1].reshape(-1, 3).mean(axis=0)
+        assert np.all(np.abs(np.array(h.rgb) - mean) <= 0.5 + 1e-9)
+
+
+def test_metrics() -> None:
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 255
+    assert psnr(a, a) == 100.0
+    assert psnr(a, b) == pytest.approx(10 * np.log10(255 ** 2 / (255 ** 2 / 48)))
+    gray = np.full((8, 8, 3), 120, np.uint8)
+    red = gray.copy()
+    red[..., 0] = 220
+    assert colourfulness(gray) == 0.0 and colourfulness(red) > 20
+
+
+def test_eval_produces_the_table(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = _make_photos(tmp_path / "val", n=3, size=48)
+    result = evaluate(photos, {"tiny": tiny_engine}, counts=(0, 1, 10), progress=False, levin_cache=tmp_path / "c")
+    assert result["photos"] == 3
+    assert set(result["psnr"]) == {"grayscale", "levin", "tiny"}
+    # Propagating 10 true colours beats the gray image on these two-colour photos.
+    assert result["psnr"]["levin"][10] > result["psnr"]["grayscale"][10] + 3
+    assert result["psnr"]["levin"][0] == pytest.approx(result["psnr"]["grayscale"][0])
+    table = format_table(result)
+    assert "| levin |" in table and "10 hints" in table and "Colourfulness" in table
+    assert list((tmp_path / "c").glob("levin-*.npy")), "Levin results are cached"
