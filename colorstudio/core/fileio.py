@@ -23,6 +23,13 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); give the result the mode a plain open() would
+    # (or the mode of the file it replaces).
+    try:
+        mode = dest.stat().st_mode & 0o777 if dest.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+    except OSError:
+        pass
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -32,6 +39,12 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
