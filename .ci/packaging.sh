@@ -8,7 +8,7 @@
 # resources/models/default.pt. COLORSTUDIO_CI_RANDOM_MODEL=1 builds with a temporary
 # randomly initialised model instead when that file is absent (tests the packaging
 # only; the model is deleted afterwards).
-# Measured on 2 cores (nice 15, beside a training job): build 2.2 min cold, smoke tests 1.5 min.
+# Measured on 2 cores (nice 15, beside a training job): build 2.2-2.4 min cold, smoke tests 2.8 min.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
