@@ -16,6 +16,7 @@ Never next to the executable: the install folder may be read-only. Streams that 
 Standard library only: it runs before torch or Qt are imported, so their failures are
 reported too.
 """
+import io
 import os
 import sys
 import time
@@ -33,13 +34,18 @@ def _log_path():
     return os.path.join(base, "colorstudio", "colorstudio.log")
 
 
-class _LazyLog:
-    """A text stream that opens (and, past 1 MiB, rotates) the log file on first write."""
+class _LazyLog(io.TextIOBase):
+    """A text stream that opens (and, past 1 MiB, rotates) the log file on first write.
+
+    It has no file descriptor: fileno() raises io.UnsupportedOperation, as for any
+    stream without one.
+    """
 
     encoding = "utf-8"
     errors = "backslashreplace"
 
     def __init__(self, path):
+        super().__init__()
         self.path = path
         self._file = None
         self._failed = False
@@ -66,9 +72,6 @@ class _LazyLog:
     def flush(self):
         if self._file is not None:
             self._file.flush()
-
-    def isatty(self):
-        return False
 
     def writable(self):
         return True

@@ -181,3 +181,15 @@ def test_runtime_hook_logs_where_the_app_keeps_its_logs(platform: str, monkeypat
     monkeypatch.setattr(sys, "platform", platform)
     assert Path(hook._log_path()) == settings.log_dir() / "colorstudio.log"
     assert tmp_path in settings.log_dir().parents and tmp_path in settings.cache_dir().parents
+
+
+def test_runtime_hook_log_behaves_like_a_text_stream(tmp_path: Path) -> None:
+    import io
+
+    hook = _load("colorstudio_rthook_stdio", PACKAGING / "rthook_stdio.py")
+    log = hook._LazyLog(str(tmp_path / "colorstudio.log"))
+    assert not log.isatty() and log.writable()
+    with pytest.raises(io.UnsupportedOperation):
+        log.fileno()
+    assert log.write("ünïcode ✓\n") == len("ünïcode ✓\n")
+    assert "ünïcode ✓" in (tmp_path / "colorstudio.log").read_text("utf-8")
