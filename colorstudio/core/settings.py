@@ -4,6 +4,10 @@ Location: $COLORSTUDIO_SETTINGS if set, else the platform's per-user config fold
 (~/.config/colorstudio/settings.json on Linux, %APPDATA%\\ColorStudio on Windows,
 ~/Library/Application Support/ColorStudio on macOS). A broken file never stops the
 program: its values fall back to the defaults.
+
+cache_dir() and log_dir() are the per-user folders for caches and logs (never the
+install folder, which may be read-only): the same places QStandardPaths uses, without
+importing Qt here.
 """
 from __future__ import annotations
 
@@ -39,6 +43,26 @@ def config_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "ColorStudio"
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "colorstudio"
+
+
+def cache_dir() -> Path:
+    """Per-user cache folder: ~/.cache/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Cache, ~/Library/Caches/ColorStudio."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "ColorStudio" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ColorStudio"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colorstudio"
+
+
+def log_dir() -> Path:
+    """Per-user log folder: ~/.local/state/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Logs, ~/Library/Logs/ColorStudio."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / "ColorStudio" / "Logs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / "ColorStudio"
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "colorstudio"
 
 
 def settings_path() -> Path:

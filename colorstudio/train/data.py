@@ -32,8 +32,9 @@ def list_photos(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "colorstudio"
+    from ..core.settings import cache_dir
+
+    return cache_dir()
 
 
 def _load_square(path: Path, side: int) -> np.ndarray | None:
