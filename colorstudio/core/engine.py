@@ -95,6 +95,8 @@ class Prediction:
     lum: np.ndarray  # (h, w) L, Lab units
     ab: np.ndarray  # (h, w, 2) Lab units
     probs: np.ndarray  # (classes, h4, w4) probabilities over ab bins
+    fill: np.ndarray | None = None  # (h, w, 2) edge-aware propagation of the hints, Lab units
+    density: np.ndarray | None = None  # (h, w) hint density in [0, 1]
 
 
 class Engine:
@@ -104,7 +106,7 @@ class Engine:
     """
 
     def __init__(self, model: ColorNet, device: torch.device | str = "cpu", working_size: int = DEFAULT_WORKING_SIZE,
-                 meta: dict[str, Any] | None = None, name: str = "model") -> None:
+                 meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None) -> None:
         if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
             raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
         self.device = resolve_device(device)
@@ -112,6 +114,10 @@ class Engine:
         self.working_size = working_size
         self.meta = dict(meta or {})
         self.name = name
+        vivid = self.meta.get("vividness", 1.0) if vividness is None else vividness
+        if isinstance(vivid, bool) or not isinstance(vivid, (int, float)) or not 0.0 <= float(vivid) <= 4.0:
+            raise ValueError(f"vividness must be a number in [0, 4], got {vivid!r}")
+        self.vividness = float(vivid)
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -121,7 +127,7 @@ class Engine:
     def _key(self, image: np.ndarray, hints: tuple[Hint, ...], size: int) -> tuple[Any, ...]:
         step = max(1, int(np.sqrt(image.size / 65536)))
         digest = hashlib.blake2b(np.ascontiguousarray(image[::step, ::step]).tobytes(), digest_size=16).hexdigest()
-        return image.shape, image.dtype.str, digest, hints, size
+        return image.shape, image.dtype.str, digest, hints, size, self.vividness
 
     def predict(self, image: np.ndarray, hints: Sequence[Hint] = (), working_size: int | None = None,
                 lum_full: np.ndarray | None = None) -> Prediction:
@@ -147,10 +153,24 @@ class Engine:
             t_ab = F.pad(t_ab, (0, pw, 0, ph))
             t_m = F.pad(t_m, (0, pw, 0, ph))
         with self._lock, torch.inference_mode():
-            out, logits = self.model(t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
-            ab = out[0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()
-            probs = torch.softmax(logits[0].float(), dim=0).cpu().numpy()
-            pred = Prediction(lum=np.asarray(lum, dtype=np.float32), ab=np.ascontiguousarray(ab), probs=probs)
+            out, logits, fill, density = self.model.forward_parts(
+                t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
+            out, fill = out[0, :, :h, :w].float(), fill[0, :, :h, :w].float()
+            density = density[0, 0, :h, :w].float()
+            if self.vividness != 1.0:
+                # Boost the network's own colour where the user gave none: regression to the
+                # mean leaves automatic colours pale. The boost fades as hints are added (the
+                # user's colours then drive the result) and near each hint.
+                strength = (self.vividness - 1.0) * 0.5 ** len(hints)
+                gain = 1.0 + strength * (1.0 - density)
+                out = fill + (out - fill) * gain
+            pred = Prediction(
+                lum=np.asarray(lum, dtype=np.float32),
+                ab=np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy()),
+                probs=torch.softmax(logits[0].float(), dim=0).cpu().numpy(),
+                fill=np.ascontiguousarray(fill.permute(1, 2, 0).cpu().numpy()),
+                density=density.cpu().numpy(),
+            )
             self._cache_key, self._cache = key, pred
         return pred
 
@@ -242,10 +262,10 @@ def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation:
 
 
 def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto",
-                working_size: int = DEFAULT_WORKING_SIZE) -> Engine:
+                working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None) -> Engine:
     """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
     dev = resolve_device(device)
     path = resolve_model_path(model)
     net, meta = load_model(path)
     name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
-    return Engine(net, dev, working_size, meta=meta, name=str(name))
+    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness)

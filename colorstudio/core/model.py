@@ -156,6 +156,12 @@ class ColorNet(nn.Module):
         return torch.cat(parts, dim=1), fill
 
     def forward(self, lum: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, logits, _fill, _density = self.forward_parts(lum, hint_ab, mask)
+        return out, logits
+
+    def forward_parts(self, lum: torch.Tensor, hint_ab: torch.Tensor,
+                      mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """forward() plus the hint fill (B, 2, H, W) and hint density (B, 1, H, W) it used."""
         x, fill = self.network_inputs(lum, hint_ab, mask)
         conv1 = self.model1(x)
         conv2 = self.model2(conv1[:, :, ::2, ::2])
@@ -168,7 +174,8 @@ class ColorNet(nn.Module):
         out = self.model_out(conv10) * self.config.ab_norm
         if self.config.residual:
             out = out + fill
-        return out, self.model_class(conv8)
+        density = x[:, -1:] if self.config.fill_inputs else mask
+        return out, self.model_class(conv8), fill, density
 
 
 def count_parameters(model: nn.Module) -> int:
