@@ -17,8 +17,13 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     dest = Path(path)
     directory = dest.parent if str(dest.parent) else Path(".")
+    # Names are limited to 255 bytes, not characters: a long non-ASCII name must still leave
+    # room for the temporary file's own name.
+    stem = dest.name[:80]
+    while len(os.fsencode(stem)) > 80:
+        stem = stem[:-1]
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dest.name[:80]}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
+        prefix=f".{stem}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
         dir=directory,
     )
     os.close(fd)
