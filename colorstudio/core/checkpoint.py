@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,9 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if p.stat().st_size == 0:
         raise ModelFileError(f"{p}: model file is empty")
     try:
-        data = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns on odd pickle protocols: the error below says enough
+            warnings.simplefilter("ignore")
+            data = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's own text advises re-running with weights_only=False: never pass that on to a user.
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
