@@ -43,3 +43,20 @@ def test_unknown_keys_and_partial_files(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"device": "cpu", "future_option": [1, 2]}), "utf-8")
     assert load_settings(path) == Settings(device="cpu")
+
+
+def test_failed_save_keeps_the_old_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorstudio.core import fileio
+
+    path = tmp_path / "settings.json"
+    save_settings(Settings(device="cpu"), path)
+    before = path.read_bytes()
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", fail)
+    with pytest.raises(OSError):
+        save_settings(Settings(device="cuda"), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
