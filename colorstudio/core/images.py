@@ -129,6 +129,29 @@ def _quiet_decoders() -> Iterator[None]:
         logging.setLogLevel(level)
 
 
+def _tiff_with_orientation_1(data: bytes) -> bytes | None:
+    """A copy of a classic TIFF whose first Orientation tag (274) is set to 1; None if not found."""
+    if data[:4] == b"II*\x00":
+        order = "<"
+    elif data[:4] == b"MM\x00*":
+        order = ">"
+    else:
+        return None
+    try:
+        (ifd,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[ifd:ifd + 2])
+        for i in range(count):
+            entry = ifd + 2 + 12 * i
+            tag, kind = struct.unpack(order + "HH", data[entry:entry + 4])
+            if tag == 274 and kind == 3:  # SHORT, stored in the first two bytes of the value field
+                out = bytearray(data)
+                out[entry + 8:entry + 10] = struct.pack(order + "H", 1)
+                return bytes(out)
+    except struct.error:
+        return None
+    return None
+
+
 def _megapixels(pixels: int) -> str:
     mp = pixels / 1e6
     return f"{mp:.0f}" if mp >= 100 else f"{mp:.3g}"
@@ -239,6 +262,15 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
         orientation = 1
     icc = im.info.get("icc_profile")
     exif = _exif_bytes(im, reset_orientation=True)
+    if fmt == "TIFF" and orientation in range(2, 9):
+        # Decoders disagree on TIFF orientation (OpenCV applies it, Pillow 13 applies it in load()
+        # and misreads gray files turned by 90 degrees, older Pillow ignores it): decode a copy whose
+        # Orientation tag says 1, and turn the pixels here, exactly once.
+        upright = _tiff_with_orientation_1(data)
+        if upright is not None:
+            data = upright
+            im = Image.open(io.BytesIO(data))
+            width, height = im.size
     im.seek(0)
     pair = _read_cv2_16bit(data) if _is_whole_16bit_file(im, data) else None
     if pair is None or pair[0].shape[:2] != (height, width):
