@@ -174,6 +174,21 @@ def test_16bit_alpha_and_rotation_survive(tmp_path: Path, out_dir: Path, tiny_mo
     assert read_image(out_dir / "rotated.jpg").pixels.shape == (64, 48, 3)  # turned once, and only once
 
 
+def test_non_ascii_names_and_tiny_images(tmp_path: Path, tiny_model_path: Path,
+                                         capfd: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "Фото 1950 — été"
+    folder.mkdir()
+    for shape in ((1, 1), (1, 9), (9, 1)):
+        src = folder / f"grand-mère {shape[0]}x{shape[1]}.png"
+        Image.fromarray(np.full(shape, 120, np.uint8)).save(src)
+        write_hints(src.with_name(src.name + ".colorstudio.json"), [{"x": 0.5, "y": 0.5, "color": "#c02020"}])
+        out = folder / f"couleur {shape[0]}x{shape[1]} 照片.jpg"
+        assert colorize(capfd, str(src), "-o", str(out), "--model", str(tiny_model_path)) == (0, "")
+        result = read_image(out).pixels
+        assert result.shape == shape + (3,)
+        assert int(result[..., 0].max()) > int(result[..., 2].max())  # the red hint was applied
+
+
 def test_animated_input_is_colorized_with_a_note(tmp_path: Path, out_dir: Path, tiny_model_path: Path,
                                                  capfd: pytest.CaptureFixture[str]) -> None:
     frames = [Image.fromarray(gray_image()), Image.fromarray(255 - gray_image())]
@@ -279,6 +294,11 @@ def prepare(case: str, photo: Path, out_dir: Path, tiny_model_path: Path, tmp_pa
     if case == "output folder missing":
         args[2] = str(out_dir / "no" / "such" / "out.png")
         return args, "does not exist"
+    if case == "output is a folder":
+        folder = out_dir / "taken.png"
+        folder.mkdir()
+        args[2] = str(folder)
+        return args, f"{folder}: cannot write"
     if case == "output type unsupported":
         args[2] = str(out_dir / "out.gif")
         return args, f"{out_dir / 'out.gif'}: unsupported output type"
@@ -300,7 +320,8 @@ BAD_CASES = ["missing input", "input is a folder", "empty input", "truncated png
              "over --max-megapixels", "header claims 100k x 100k", "invalid sidecar", "hints not JSON",
              "hints wrong version", "hints bad colour", "hints file missing", "unknown device", "model missing",
              "model empty", "model truncated", "model of another network", "model weights do not fit",
-             "model that would run code", "output folder missing", "output type unsupported", "output is the input",
+             "model that would run code", "output folder missing", "output is a folder", "output type unsupported",
+             "output is the input",
              "negative saturation", "max-megapixels not a number", "quality out of range", "size too small"]
 
 
@@ -317,7 +338,8 @@ def test_bad_input_gives_one_line_and_no_output(case: str, photo: Path, out_dir:
     assert lines[0].startswith("colorstudio: error: "), lines[0]
     assert expected in lines[0], lines[0]
     assert "Traceback" not in err and "weights_only" not in err
-    assert list(out_dir.iterdir()) == []  # no output, no temporary file
+    left = [p.name for p in out_dir.iterdir()]
+    assert left == (["taken.png"] if case == "output is a folder" else [])  # no output, no temporary file
     assert snapshot(photo.parent) == inputs_before  # the input (and its folder) never modified
     assert not (tmp_path / "CODE_RAN").exists()
 
