@@ -243,8 +243,7 @@ def prepare(case: str, photo: Path, out_dir: Path, tiny_model_path: Path, tmp_pa
         return args, f"{photo}: image is 100000 x 100000"
     if case == "invalid sidecar":
         side = photo.with_name(photo.name + ".colorstudio.json")
-        side.write_text('{"format": "colorstudio.hints", "version": 1, "hints": [{"x": 2, "y": 0, "color": "#000000"}]}',
-                        "utf-8")
+        write_hints(side, [{"x": 2, "y": 0, "color": "#000000"}])
         return args, f"{side}: hint 0: Hint coordinates must lie in [0, 1]"
     if case == "hints not JSON":
         hints_file.write_text("{hints: oops", "utf-8")
@@ -355,7 +354,8 @@ def test_unavailable_cuda_is_one_line(photo: Path, out_dir: Path, tiny_model_pat
 
 
 def test_failed_write_keeps_an_existing_output(photo: Path, out_dir: Path, tiny_model_path: Path,
-                                               capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+                                               capfd: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     out = out_dir / "result.png"
     assert colorize(capfd, str(photo), "-o", str(out), "--model", str(tiny_model_path))[0] == 0
     before = digest(out)

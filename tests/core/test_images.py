@@ -343,7 +343,8 @@ def test_truncated_files(tmp_path: Path, ext: str, sixteen: bool, fraction: floa
         assert "truncated" in message
 
 
-def test_truncated_file_gives_one_line_and_no_decoder_chatter(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_truncated_file_gives_one_line_and_no_decoder_chatter(tmp_path: Path,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
     for ext, sixteen in (("png", False), ("tif", False), ("png", True)):
         data = good_bytes(tmp_path, ext, sixteen)
         path = tmp_path / f"cut.{ext}"
@@ -449,7 +450,7 @@ def test_opencv_failure_falls_back_to_pillow(tmp_path: Path, monkeypatch: pytest
 
 # -- paths ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["фото été 照片 🌈.png", "naïve café (1950).JPG", "space  and 'quotes'.tif",
+@pytest.mark.parametrize("name", ["фото été 照片 🌈.png", "naïve café (1950).JPG", "two  spaces 'quotes'.tif",
                                   "照" * 80 + ".png", "a" * 250 + ".jpg"])
 def test_non_ascii_and_long_names(tmp_path: Path, name: str) -> None:
     rgb = smooth_rgb()
@@ -478,7 +479,8 @@ def existing(tmp_path: Path) -> tuple[Path, bytes]:
     return path, path.read_bytes()
 
 
-def test_encoder_failure_leaves_the_existing_file(existing: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encoder_failure_leaves_the_existing_file(existing: tuple[Path, bytes],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     path, before = existing
 
     def half_written(self: Image.Image, fp: Any, *args: Any, **kwargs: Any) -> None:
