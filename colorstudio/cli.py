@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -53,16 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-inside", action="store_true", help="allow OUTPUT_DIR inside INPUT_DIR")
     _add_engine_args(b)
 
-    t = sub.add_parser("train", help="train a model on a folder of colour photos")
-    from .train.loop import add_arguments
-
-    add_arguments(t)
-
-    e = sub.add_parser("eval", help="PSNR / colourfulness table on a folder of colour photos")
-    from .train.evaluate import add_arguments as add_eval_arguments
-
-    add_eval_arguments(e)
+    _add_training_parser(sub, "train", "loop", "train a model on a folder of colour photos")
+    _add_training_parser(sub, "eval", "evaluate", "PSNR / colourfulness table on a folder of colour photos")
     return parser
+
+
+def _add_training_parser(sub: argparse._SubParsersAction, name: str, module: str, help_text: str) -> None:
+    """Add a training subcommand; if its module cannot be imported, colorize/batch/gui still work."""
+    try:
+        mod = importlib.import_module(f"{__package__}.train.{module}")
+    except ImportError as exc:
+        # Accept any arguments (no option prefix), so the user gets this message, not a usage error.
+        p = sub.add_parser(name, help=help_text, prefix_chars="\0", add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        p.set_defaults(unavailable=f"'{name}' is not available in this installation ({exc})")
+        return
+    mod.add_arguments(sub.add_parser(name, help=help_text))
 
 
 def _settings_defaults(args: argparse.Namespace) -> None:
@@ -99,6 +107,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         raise CliError(f"{dst}: refusing to overwrite the input photo; choose another output file")
     if not dst.parent.exists() and str(dst.parent):
         raise CliError(f"{dst}: output folder {dst.parent} does not exist")
+    if not (math.isfinite(args.max_megapixels) and args.max_megapixels > 0):
+        raise CliError(f"--max-megapixels must be a positive number, got {args.max_megapixels}")
     max_px = int(args.max_megapixels * 1e6)
     image = read_image(src, max_pixels=max_px)
     hints: tuple = ()
@@ -152,10 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .core.errors import ColorStudioError
 
     try:
+        if getattr(args, "unavailable", None):
+            raise CliError(args.unavailable)
         _settings_defaults(args)
         return COMMANDS[args.command](args)
-    except (ColorStudioError, CliError, FileNotFoundError, TypeError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except (ColorStudioError, CliError, FileNotFoundError, TypeError, ValueError) as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
@@ -164,3 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the contract: one line per failure, never a traceback
+        if os.environ.get("COLORSTUDIO_DEBUG"):
+            raise
+        print(f"{PROG}: error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+              "(set COLORSTUDIO_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] if text else type(exc).__name__

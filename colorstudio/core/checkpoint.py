@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import zipfile
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +43,26 @@ def save_model(path: str | os.PathLike[str], model: ColorNet, meta: dict[str, An
 def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a model file's contents without running any code from it."""
     p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"{p}: is a folder, not a model file")
     if not p.is_file():
         raise ModelFileError(f"{p}: no such model file")
     if p.stat().st_size == 0:
         raise ModelFileError(f"{p}: model file is empty")
     try:
-        data = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns on odd pickle protocols: the error below says enough
+            warnings.simplefilter("ignore")
+            data = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
-        raise ModelFileError(f"{p}: refused: the file holds more than plain weights ({first[:200]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError, TypeError) as exc:
+        # torch's own text advises re-running with weights_only=False: never pass that on to a user.
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found:
+            raise ModelFileError(
+                f"{p}: refused: the file holds code or objects, not just weights (it refers to {found.group(1)}); "
+                "it was not loaded"
+            ) from None
+        raise ModelFileError(f"{p}: not a readable model file (corrupt, or not a model file)") from None
+    except Exception as exc:  # noqa: BLE001 - the safe unpickler fails in many ways on junk (IndexError, KeyError...)
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(f"{p}: not a readable model file (corrupt or truncated: {msg[:200]})") from None
     if not isinstance(data, dict):
@@ -59,8 +70,64 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _siggraph17_keys() -> set[str]:
-    return set(ColorNet(SIGGRAPH17).state_dict().keys())
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def _expected_state(config: ModelConfig, source: str) -> dict[str, torch.Tensor]:
+    """Names and shapes of the weights of a network of `config`, built on the meta device.
+
+    Nothing is allocated, so a config claiming absurd widths cannot exhaust memory
+    before the weights are checked against it.
+    """
+    try:
+        with torch.device("meta"):
+            return ColorNet(config).state_dict()
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ModelFileError(f"{source}: invalid model config ({_first_line(exc)})") from None
+
+
+def _checked_state(state: dict[Any, Any], expected: dict[str, torch.Tensor], source: str,
+                   what: str) -> dict[str, torch.Tensor]:
+    """`state` if it has exactly the names and shapes of `expected`, else ModelFileError.
+
+    BatchNorm batch counters missing from files of older PyTorch versions are filled in
+    (as torch itself does for old checkpoints); they play no part in inference.
+    """
+    state = dict(state)
+    for key in expected:
+        if key not in state and key.endswith(".num_batches_tracked"):
+            state[key] = torch.zeros((), dtype=torch.long)
+    missing = sorted(str(k) for k in set(expected) - set(state))
+    unexpected = sorted(str(k) for k in set(state) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(f"{source}: {what} (missing keys {missing[:5]}, unexpected keys {unexpected[:5]})")
+    for key, ref in expected.items():
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            raise ModelFileError(f"{source}: {what} (weight {key!r} is not a tensor)")
+        if tuple(value.shape) != tuple(ref.shape):
+            raise ModelFileError(
+                f"{source}: {what} (weight {key!r} has shape {tuple(value.shape)}, expected {tuple(ref.shape)})"
+            )
+    return state
+
+
+def _check_runs(model: ColorNet, source: str) -> None:
+    """One tiny forward pass: a file that loads but cannot run, or gives NaN, is refused now, not mid-export."""
+    lum = torch.linspace(0.0, 100.0, 256).reshape(1, 1, 16, 16)
+    ab = torch.zeros(1, 2, 16, 16)
+    mask = torch.zeros(1, 1, 16, 16)
+    ab[:, 0, 4:8, 4:8] = 40.0
+    mask[:, :, 4:8, 4:8] = 1.0
+    try:
+        with torch.inference_mode():
+            out, logits = model(lum, ab, mask)
+    except (RuntimeError, ValueError, TypeError, ZeroDivisionError) as exc:
+        raise ModelFileError(f"{source}: the network this file describes cannot run ({_first_line(exc)})") from None
+    if not (bool(torch.isfinite(out).all()) and bool(torch.isfinite(logits).all())):
+        raise ModelFileError(f"{source}: the network gives non-finite output (corrupt weights or config)")
 
 
 def model_from_data(data: dict[str, Any], source: str) -> tuple[ColorNet, dict[str, Any]]:
@@ -70,34 +137,28 @@ def model_from_data(data: dict[str, Any], source: str) -> tuple[ColorNet, dict[s
             raise ModelFileError(f"{source}: unsupported model file version {data.get('version')!r}")
         try:
             config = ModelConfig.from_dict(data["config"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"{source}: invalid model config ({exc})") from None
         state = data.get("model")
-        meta = dict(data.get("meta") or {})
+        meta = dict(data.get("meta") or {}) if isinstance(data.get("meta") or {}, dict) else {}
+        what = "weights do not fit the network they describe"
     elif all(isinstance(k, str) for k in data) and "model1.0.weight" in data and "model_out.0.weight" in data:
         config, state, meta = SIGGRAPH17, data, {"source": "published SIGGRAPH 2017 weights"}
-        expected = _siggraph17_keys()
-        got = set(data.keys())
-        if got != expected:
-            missing = sorted(expected - got)[:5]
-            unexpected = sorted(got - expected)[:5]
-            raise ModelFileError(
-                f"{source}: not the SIGGRAPH 2017 user-guided colorization network "
-                f"(missing keys {missing}, unexpected keys {unexpected})"
-            )
+        what = "not the SIGGRAPH 2017 user-guided colorization network"
     else:
         raise ModelFileError(f"{source}: not a ColorStudio model file nor the published SIGGRAPH 2017 weights")
     if not isinstance(state, dict):
         raise ModelFileError(f"{source}: model file has no weights")
-    model = ColorNet(config)
-    own = model.state_dict()
+    expected = _expected_state(config, source)
+    state = _checked_state(state, expected, source, what)
     try:
-        cast = {k: v.to(own[k].dtype) if k in own and isinstance(v, torch.Tensor) else v for k, v in state.items()}
+        model = ColorNet(config)
+        cast = {k: v.to(expected[k].dtype) for k, v in state.items()}
         model.load_state_dict(cast, strict=True)
-    except (RuntimeError, KeyError, AttributeError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ModelFileError(f"{source}: weights do not fit the network they describe ({first[:200]})") from None
+    except (RuntimeError, KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{source}: {what} ({_first_line(exc)})") from None
     model.eval()
+    _check_runs(model, source)
     return model, meta
 
 

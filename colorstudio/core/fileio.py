@@ -3,9 +3,32 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import (os.umask can only be read by setting it, which is not thread-safe).
+_UMASK = _read_umask()
+
+
+def _final_mode(dest: Path) -> int:
+    """Permissions for the new file: those of the file it replaces, else what open() would give.
+
+    mkstemp creates its file readable by the owner only (0600); without this every output,
+    sidecar and settings file would silently lose the permissions the user expects.
+    """
+    try:
+        return stat.S_IMODE(dest.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -17,8 +40,13 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     dest = Path(path)
     directory = dest.parent if str(dest.parent) else Path(".")
+    # Names are limited to 255 bytes, not characters: a long non-ASCII name must still leave
+    # room for the temporary file's own name.
+    stem = dest.name[:80]
+    while len(os.fsencode(stem)) > 80:
+        stem = stem[:-1]
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dest.name[:80]}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
+        prefix=f".{stem}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
         dir=directory,
     )
     os.close(fd)
@@ -34,6 +62,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _final_mode(dest))
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -21,7 +21,7 @@ VERSION = 1
 SIDECAR_SUFFIX = ".colorstudio.json"
 DEFAULT_HINT_SIZE = 0.02
 MAX_HINTS = 10_000
-_HEX = re.compile(r"^#([0-9a-fA-F]{6})$")
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,13 @@ class Hint:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
                 raise TypeError(f"Hint.{name} must be a number, got {type(value).__name__}")
-            if not math.isfinite(float(value)):
+            try:
+                number = float(value)
+            except OverflowError:  # an int too large for a float (a JSON file can hold one)
+                raise ValueError(f"Hint.{name} must be a finite number, got one too large for a float") from None
+            if not math.isfinite(number):
                 raise ValueError(f"Hint.{name} must be finite, got {value}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, number)
         if not (0.0 <= self.x <= 1.0 and 0.0 <= self.y <= 1.0):
             raise ValueError(f"Hint coordinates must lie in [0, 1], got x={self.x}, y={self.y}")
         if not (0.0 < self.size <= 1.0):
@@ -77,7 +81,7 @@ class Hint:
 
 def parse_color(value: Any) -> tuple[int, int, int]:
     """'#rrggbb' -> (r, g, b)."""
-    if not isinstance(value, str) or not _HEX.match(value):
+    if not isinstance(value, str) or not _HEX.fullmatch(value):  # fullmatch: no trailing newline
         raise ValueError(f"colour must be a string '#rrggbb', got {value!r}")
     h = value[1:]
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
@@ -168,12 +172,18 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint]) -> None:
     extra: dict[str, Any] = {}
     if p.exists():
         try:
-            old = json.loads(p.read_text("utf-8"))
+            old = json.loads(p.read_text("utf-8"), parse_constant=_refuse_constant)
             if isinstance(old, dict):
                 extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             extra = {}
-    text = json.dumps(hints_to_json(hints, extra), indent=2, ensure_ascii=False) + "\n"
+    doc = hints_to_json(hints, extra)
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800" is valid JSON) has no UTF-8 form: keep it escaped.
+        text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
     atomic_write_text(p, text)
 
 

@@ -8,8 +8,13 @@ allows.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import struct
 import warnings
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,9 +69,18 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(arr)) if op else arr
 
 
+# TIFF tags that describe the stored pixels (size, strips, compression...). A TIFF's getexif()
+# returns them with the metadata; carried into another file they describe the wrong pixels
+# (and Pillow's TIFF encoder fails on them), so they are dropped.
+_STRUCTURE_TAGS = frozenset({256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320, 322, 323,
+                             324, 325, 338, 339, 340, 341, 513, 514, 530, 531, 532})
+
+
 def _exif_bytes(im: Image.Image, reset_orientation: bool) -> bytes | None:
     try:
         exif = im.getexif()
+        for tag in _STRUCTURE_TAGS & set(exif):
+            del exif[tag]
         if not exif:
             return None
         if reset_orientation and 0x0112 in exif:
@@ -100,11 +114,91 @@ def _from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(im.convert("RGB")), None
 
 
+@contextlib.contextmanager
+def _quiet_decoders() -> Iterator[None]:
+    """Silence Python warnings and OpenCV's own log lines (printed straight to stderr) while
+    decoding: a broken file must give one clear error, not a page of decoder chatter."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.setLogLevel(level)
+
+
+def _tiff_with_orientation_1(data: bytes) -> bytes | None:
+    """A copy of a classic TIFF whose first Orientation tag (274) is set to 1; None if not found."""
+    if data[:4] == b"II*\x00":
+        order = "<"
+    elif data[:4] == b"MM\x00*":
+        order = ">"
+    else:
+        return None
+    try:
+        (ifd,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[ifd:ifd + 2])
+        for i in range(count):
+            entry = ifd + 2 + 12 * i
+            tag, kind = struct.unpack(order + "HH", data[entry:entry + 4])
+            if tag == 274 and kind == 3:  # SHORT, stored in the first two bytes of the value field
+                out = bytearray(data)
+                out[entry + 8:entry + 10] = struct.pack(order + "H", 1)
+                return bytes(out)
+    except struct.error:
+        return None
+    return None
+
+
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 100 else f"{mp:.3g}"
+
+
+def _png_is_whole(data: bytes) -> bool:
+    """True if every chunk of a PNG is complete with a valid CRC, up to IEND."""
+    pos = 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        end = pos + 12 + length
+        if end > len(data):
+            return False
+        kind = data[pos + 4:pos + 8]
+        (crc,) = struct.unpack(">I", data[end - 4:end])
+        if zlib.crc32(data[pos + 4:end - 4]) & 0xFFFFFFFF != crc:
+            return False
+        if kind == b"IEND":
+            return True
+        pos = end
+    return False
+
+
+def _is_whole_16bit_file(im: Image.Image, data: bytes) -> bool:
+    """Whether OpenCV should decode this file: a 16-bit PNG or TIFF, which Pillow would cut to 8 bits.
+
+    8-bit files go to Pillow alone (no second decode), and so do broken PNGs: libpng prints its
+    errors straight to the process's stderr, where no log setting reaches them.
+    """
+    if im.format == "PNG":
+        return len(data) > 24 and data[24] == 16 and _png_is_whole(data)
+    if im.format == "TIFF":
+        try:
+            bits = im.tag_v2.get(258, ())  # BitsPerSample
+            return 16 in (tuple(bits) if isinstance(bits, (tuple, list)) else (bits,))
+        except Exception:  # noqa: BLE001 - unreadable tags: let Pillow decide
+            return False
+    return False
+
+
 def _read_cv2_16bit(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
     buf = np.frombuffer(data, dtype=np.uint8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    try:
+        with _quiet_decoders():
+            arr = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. over OpenCV's own pixel limit: Pillow decodes it instead
+        return None
     if arr is None or arr.dtype != np.uint16:
         return None
     if arr.ndim == 2:
@@ -132,21 +226,32 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         raise ImageReadError(f"{p}: cannot read ({exc.strerror or exc})") from None
     if not data:
         raise ImageReadError(f"{p}: file is empty (0 bytes)")
-    import io
+    try:
+        with _quiet_decoders():
+            return _decode(p, data, max_pixels)
+    except ImageReadError:
+        raise
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to decode this image") from None
+    except Exception as exc:  # noqa: BLE001 - decoders fail on hostile files in many ways (struct.error, IndexError...)
+        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        if "truncated" in msg.lower():
+            msg = "the file is truncated (incomplete download or copy?)"
+        raise ImageReadError(f"{p}: cannot decode image: {msg}") from None
 
+
+def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     try:
         im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageReadError(f"{p}: not an image file, or a format this program cannot read") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"{p}: cannot read image ({exc})") from None
     width, height = im.size
     if width < 1 or height < 1:
         raise ImageReadError(f"{p}: image has no pixels ({width} x {height})")
     if width * height > max_pixels:
         raise ImageReadError(
-            f"{p}: image is {width} x {height} = {width * height / 1e6:.0f} megapixels, over the limit of "
-            f"{max_pixels / 1e6:.0f} megapixels (raise it with --max-megapixels)"
+            f"{p}: image is {width} x {height} = {_megapixels(width * height)} megapixels, over the limit of "
+            f"{_megapixels(max_pixels)} megapixels (raise it with --max-megapixels)"
         )
     fmt = im.format or ""
     frames = int(getattr(im, "n_frames", 1) or 1)
@@ -157,23 +262,22 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         orientation = 1
     icc = im.info.get("icc_profile")
     exif = _exif_bytes(im, reset_orientation=True)
-    try:
-        im.seek(0)
-        pair = _read_cv2_16bit(data) if p.suffix.lower() in SIXTEEN_BIT_SUFFIXES and fmt in ("PNG", "TIFF") else None
-        if pair is None or pair[0].shape[:2] != (height, width):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                im.load()
-            pixels, alpha = _from_pil(im)
-        else:
-            pixels, alpha = pair
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        msg = str(exc) or type(exc).__name__
-        if "truncated" in msg.lower():
-            msg = "the file is truncated (incomplete download or copy?)"
-        raise ImageReadError(f"{p}: cannot decode image: {msg}") from None
-    except MemoryError:
-        raise ImageReadError(f"{p}: not enough memory to decode a {width} x {height} image") from None
+    if fmt == "TIFF" and orientation in range(2, 9):
+        # Decoders disagree on TIFF orientation (OpenCV applies it, Pillow 13 applies it in load()
+        # and misreads gray files turned by 90 degrees, older Pillow ignores it): decode a copy whose
+        # Orientation tag says 1, and turn the pixels here, exactly once.
+        upright = _tiff_with_orientation_1(data)
+        if upright is not None:
+            data = upright
+            im = Image.open(io.BytesIO(data))
+            width, height = im.size
+    im.seek(0)
+    pair = _read_cv2_16bit(data) if _is_whole_16bit_file(im, data) else None
+    if pair is None or pair[0].shape[:2] != (height, width):
+        im.load()
+        pixels, alpha = _from_pil(im)
+    else:
+        pixels, alpha = pair
     if orientation in range(2, 9):
         pixels = _orient(pixels, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
@@ -202,20 +306,26 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
     """
     p = Path(path)
     fmt = output_format(p)
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.uint8, np.uint16):
-        raise ImageWriteError(f"{p}: expected an (H, W, 3) uint8 or uint16 image, got {rgb.shape} {rgb.dtype}")
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.uint8, np.uint16):
+        what = f"{rgb.shape} {rgb.dtype}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise ImageWriteError(f"{p}: expected an (H, W, 3) uint8 or uint16 image, got {what}")
+    if alpha is not None and (not isinstance(alpha, np.ndarray) or alpha.shape != rgb.shape[:2]
+                              or alpha.dtype not in (np.uint8, np.uint16)):
+        what = f"{alpha.shape} {alpha.dtype}" if isinstance(alpha, np.ndarray) else type(alpha).__name__
+        raise ImageWriteError(f"{p}: expected an alpha channel ({rgb.shape[0]}, {rgb.shape[1]}) uint8 or uint16, "
+                              f"got {what}")
     if not (1 <= quality <= 100):
         raise ImageWriteError(f"{p}: quality must be 1..100, got {quality}")
     sixteen = rgb.dtype == np.uint16 and fmt in ("PNG", "TIFF")
     if rgb.dtype == np.uint16 and not sixteen:
         rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
-        alpha = None if alpha is None else ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
     if alpha is not None and fmt in ("JPEG", "BMP"):
         alpha = None  # these formats have no alpha channel
-    if alpha is not None:
-        alpha = alpha.astype(rgb.dtype) if alpha.dtype != rgb.dtype else alpha
-        if alpha.dtype == np.uint8 and rgb.dtype == np.uint16:
+    if alpha is not None and alpha.dtype != rgb.dtype:  # rescale, not just cast: 255 is opaque in 8 bit
+        if rgb.dtype == np.uint16:
             alpha = alpha.astype(np.uint16) * 257
+        else:
+            alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
     try:
         with atomic_path(p) as tmp:
@@ -224,7 +334,8 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
                 if alpha is not None:
                     arr = np.dstack([arr, alpha.astype(np.uint16)])
                 ext = ".png" if fmt == "PNG" else ".tiff"
-                ok, buf = cv2.imencode(ext, arr)
+                with _quiet_decoders():
+                    ok, buf = cv2.imencode(ext, arr)
                 if not ok:
                     raise ImageWriteError(f"{p}: could not encode the image")
                 tmp.write_bytes(buf.tobytes())

@@ -83,7 +83,10 @@ def _coerce(d: dict[str, Any]) -> Settings:
         if isinstance(default, int) and isinstance(value, int):
             kw[f.name] = value
         elif isinstance(default, float) and isinstance(value, (int, float)):
-            kw[f.name] = float(value)
+            try:
+                kw[f.name] = float(value)
+            except OverflowError:  # an int too large for a float: keep the default
+                continue
         elif isinstance(default, str) and isinstance(value, str):
             kw[f.name] = value
     s = replace(base, **kw)
@@ -100,7 +103,7 @@ def load_settings(path: Path | None = None) -> Settings:
     p = path or settings_path()
     try:
         data = json.loads(p.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return Settings()
     return _coerce(data) if isinstance(data, dict) else Settings()
 

@@ -1,0 +1,439 @@
+"""The colorization engine: contract of Engine.colorize / suggest, bad input, and the shipped weights."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorstudio.core.color import (
+    float_to_code,
+    lab_to_rgb,
+    lab_to_rgb_keep_lightness,
+    lightness,
+    rgb_to_ab,
+    rgb_to_lab,
+)
+from colorstudio.core.engine import Engine, load_engine
+from colorstudio.core.errors import DeviceError, ModelFileError
+from colorstudio.core.hints import Hint
+from tests.conftest import SHARED_DATA, SHIPPED_MODEL, requires_shared_data, requires_shipped_model
+
+# Rounding each RGB channel to a code value moves L by up to a few tenths for 8 bit.
+# The gamut mapping allows 1e-4 of linear light outside [0, 1]: ~0.07 L near black.
+L_TOL = {np.uint8: 0.8, np.uint16: 0.1}
+
+
+def random_gray(shape: tuple[int, ...], dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
+    top = np.iinfo(dtype).max
+    return np.random.default_rng(seed).integers(0, top + 1, size=shape).astype(dtype)
+
+
+def chroma_at(rgb: np.ndarray, row: int, col: int) -> np.ndarray:
+    return rgb_to_lab(rgb[row, col])[1:]
+
+
+def shown_chroma(gray_value: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    """The chroma a hint of colour `rgb` should show on a gray of `gray_value`: the photo's L, the
+    hint's chroma, reduced to fit the gamut at that L (the engine keeps L, not chroma)."""
+    lum = lightness(np.array([[gray_value]], np.uint8))[0, 0]
+    a, b = rgb_to_ab(rgb)
+    shown = float_to_code(lab_to_rgb_keep_lightness(np.array([lum, a, b], np.float32)), np.uint8)
+    return rgb_to_lab(shown)[1:]
+
+
+# -- output size, dtype and lightness ------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_output_size_dtype_and_lightness(tiny_engine: Engine, gray_photo: np.ndarray, dtype: type) -> None:
+    image = gray_photo.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    hints = [Hint(0.2, 0.3, (180, 40, 35)), Hint(0.8, 0.7, (30, 90, 200))]
+    out = tiny_engine.colorize(image, hints)
+    assert out.shape == image.shape + (3,)
+    assert out.dtype == dtype
+    assert out.flags.c_contiguous
+    np.testing.assert_allclose(lightness(out), lightness(image), atol=L_TOL[dtype])
+    # The colour is real: the output is not a gray copy of the input.
+    assert np.abs(rgb_to_lab(out)[..., 1:]).max() > 10
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_lightness_is_kept_for_random_images_and_strong_hints(tiny_engine: Engine, dtype: type) -> None:
+    image = random_gray((37, 53), dtype, seed=5)
+    hints = [Hint(x, y, rgb, size=0.2) for x, y, rgb in
+             ((0.1, 0.1, (255, 0, 0)), (0.9, 0.1, (0, 255, 0)), (0.5, 0.9, (0, 0, 255)), (0.5, 0.5, (255, 0, 255)))]
+    out = tiny_engine.colorize(image, hints)
+    np.testing.assert_allclose(lightness(out), lightness(image), atol=L_TOL[dtype])
+
+
+def test_rgb_and_rgba_inputs_are_treated_as_their_lightness(tiny_engine: Engine) -> None:
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, size=(30, 40, 3)).astype(np.uint8)
+    out = tiny_engine.colorize(rgb)
+    np.testing.assert_allclose(lightness(out), lightness(rgb), atol=L_TOL[np.uint8])
+    # The same lightness as a gray image gives the same result: only L is used.
+    lum = lightness(rgb)
+    gray_same_l = float_to_code(lab_to_rgb(np.stack([lum, 0 * lum, 0 * lum], -1)), np.uint16)[..., 0]
+    rgb16 = rgb.astype(np.uint16) * 257
+    out_rgb16 = tiny_engine.colorize(rgb16)
+    out_gray16 = tiny_engine.colorize(gray_same_l)
+    assert np.abs(out_rgb16.astype(np.int64) - out_gray16.astype(np.int64)).max() <= 257 * 2
+    # A sepia scan: the tint is discarded, not kept as colour.
+    sepia = np.stack([np.full((20, 20), v) for v in (170, 140, 100)], -1).astype(np.uint8)
+    out_sepia = tiny_engine.colorize(sepia)
+    np.testing.assert_allclose(lightness(out_sepia), lightness(sepia), atol=L_TOL[np.uint8])
+    assert np.abs(rgb_to_lab(out_sepia)[..., 1:]).max() < 2  # no hints, blank image: no invented tint
+    rgba = np.dstack([rgb, rng.integers(0, 256, size=(30, 40)).astype(np.uint8)])
+    out_rgba = tiny_engine.colorize(rgba)
+    assert out_rgba.shape == (30, 40, 3)
+    np.testing.assert_array_equal(out_rgba, out)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (1, 97), (97, 1), (2, 1), (3, 5), (9, 700), (700, 9)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_tiny_and_thin_images(tiny_engine: Engine, shape: tuple[int, int], dtype: type) -> None:
+    image = random_gray(shape, dtype, seed=sum(shape))
+    out = tiny_engine.colorize(image, [Hint(0.5, 0.5, (0, 160, 60), size=1.0)])
+    assert out.shape == shape + (3,) and out.dtype == dtype
+    np.testing.assert_allclose(lightness(out), lightness(image), atol=L_TOL[dtype])
+    rgb = tiny_engine.colorize(np.dstack([image] * 3))
+    assert rgb.shape == shape + (3,)
+
+
+def test_non_contiguous_and_read_only_inputs(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    flipped = gray_photo[:, ::-1]
+    transposed = gray_photo.T
+    assert not flipped.flags.c_contiguous and not transposed.flags.c_contiguous
+    np.testing.assert_array_equal(tiny_engine.colorize(flipped), tiny_engine.colorize(flipped.copy()))
+    np.testing.assert_array_equal(tiny_engine.colorize(transposed), tiny_engine.colorize(transposed.copy()))
+    frozen = gray_photo.copy()
+    frozen.flags.writeable = False
+    tiny_engine.colorize(frozen)
+
+
+def test_input_array_is_not_modified(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    rgb = np.dstack([gray_photo] * 3)
+    before = rgb.copy()
+    tiny_engine.colorize(rgb, [Hint(0.5, 0.5, (255, 0, 0))])
+    np.testing.assert_array_equal(rgb, before)
+
+
+# -- hints and determinism -----------------------------------------------------------------
+
+def test_hint_chroma_appears_at_the_hint(tiny_engine: Engine) -> None:
+    # The tiny test network starts as the edge-aware fill of the hints: chroma follows the hints exactly.
+    image = np.full((60, 80), 118, np.uint8)
+    image[:, 40:] = 160  # an edge between two flat regions
+    red, blue = Hint(0.25, 0.5, (180, 40, 35), size=0.05), Hint(0.75, 0.5, (40, 60, 200), size=0.05)
+    out = tiny_engine.colorize(image, [red, blue])
+    red_shown, blue_shown = shown_chroma(118, red.rgb), shown_chroma(160, blue.rgb)
+    assert np.linalg.norm(chroma_at(out, 30, 20) - red_shown) < 4
+    assert np.linalg.norm(chroma_at(out, 30, 60) - blue_shown) < 4
+    # The colour changes at the edge of the photo (columns 39 | 40), not gradually between the hints.
+    jump = np.linalg.norm(chroma_at(out, 30, 40) - chroma_at(out, 30, 39))
+    assert jump > 0.5 * np.linalg.norm(red_shown - blue_shown)
+    for col in range(0, 80, 3):
+        near, far = (red_shown, blue_shown) if col < 40 else (blue_shown, red_shown)
+        assert np.linalg.norm(chroma_at(out, 30, col) - near) < np.linalg.norm(chroma_at(out, 30, col) - far)
+
+
+def test_hints_apply_at_the_same_place_at_any_resolution(tiny_engine: Engine) -> None:
+    small = np.full((45, 60), 118, np.uint8)
+    small[:, 30:] = 170
+    large = np.kron(small, np.ones((8, 8), np.uint8))  # 360 x 480: the network runs at the working size
+    hints = [Hint(0.25, 0.5, (180, 40, 35), size=0.1), Hint(0.75, 0.5, (40, 60, 200), size=0.1)]
+    out_small = tiny_engine.colorize(small, hints)
+    out_large = tiny_engine.colorize(large, hints)
+    for hint, gray in zip(hints, (118, 170)):
+        want = shown_chroma(gray, hint.rgb)
+        r, c = int(hint.y * 45), int(hint.x * 60)
+        assert np.linalg.norm(chroma_at(out_small, r, c) - want) < 5
+        assert np.linalg.norm(chroma_at(out_large, r * 8 + 4, c * 8 + 4) - want) < 5
+
+
+def test_same_inputs_give_the_same_output(tiny_model_path: Path, tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    hints = [Hint(0.3, 0.3, (200, 120, 40)), Hint(0.6, 0.8, (40, 120, 200))]
+    first = tiny_engine.colorize(gray_photo, hints)
+    tiny_engine.colorize(random_gray((50, 50)), [])  # something else in between
+    again = tiny_engine.colorize(gray_photo.copy(), list(hints))
+    other_engine = load_engine(tiny_model_path, device="cpu").colorize(gray_photo, tuple(hints))
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, other_engine)
+
+
+def test_different_hints_give_different_output(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    a = tiny_engine.colorize(gray_photo, [Hint(0.3, 0.3, (200, 40, 40))])
+    b = tiny_engine.colorize(gray_photo, [Hint(0.3, 0.3, (40, 40, 200))])
+    c = tiny_engine.colorize(gray_photo, [Hint(0.3, 0.3, (200, 40, 40)), Hint(0.9, 0.9, (40, 200, 40))])
+    assert not np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_saturation_zero_gives_gray(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    out = tiny_engine.colorize(gray_photo, [Hint(0.3, 0.3, (200, 40, 40))], saturation=0.0)
+    assert np.abs(out.astype(int) - out[..., :1].astype(int)).max() <= 1
+    np.testing.assert_allclose(lightness(out), lightness(gray_photo), atol=L_TOL[np.uint8])
+
+
+def test_thousands_of_hints(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    rng = np.random.default_rng(0)
+    hints = [Hint(float(x), float(y), (int(r), 100, 50)) for x, y, r in
+             zip(rng.random(3000), rng.random(3000), rng.integers(0, 256, 3000))]
+    hints += [Hint(0.5, 0.5, (0, 0, 255))] * 100  # duplicate points
+    out = tiny_engine.colorize(gray_photo, hints)
+    assert out.shape == gray_photo.shape + (3,)
+    np.testing.assert_allclose(lightness(out), lightness(gray_photo), atol=L_TOL[np.uint8])
+
+
+# -- suggest -------------------------------------------------------------------------------
+
+def test_suggest_returns_k_distinct_colours(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    for k in (1, 3, 8, 16):
+        colours = tiny_engine.suggest(gray_photo, [], 0.4, 0.6, k=k)
+        assert len(colours) == k
+        assert len(set(colours)) == k
+        assert all(isinstance(c, tuple) and len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c)
+                   for c in colours)
+        # Each suggestion has the photo's lightness at that point (only chroma is suggested).
+        lum = lightness(gray_photo)[int(0.6 * 96), int(0.4 * 128)]
+        for c in colours:
+            assert abs(rgb_to_lab(np.array(c, np.uint8))[0] - lum) < 1.5
+    # At pure black every colour is black: fewer, still distinct, never a crash.
+    black = tiny_engine.suggest(np.zeros((20, 20), np.uint8), [], 0.5, 0.5, k=8)
+    assert 1 <= len(black) <= 8 and len(set(black)) == len(black)
+
+
+def test_suggest_first_colour_is_the_one_shown(tiny_engine: Engine) -> None:
+    image = np.full((40, 40), 120, np.uint8)
+    hint = Hint(0.5, 0.5, (40, 160, 60), size=0.1)
+    shown = tiny_engine.colorize(image, [hint])[20, 20]
+    first = tiny_engine.suggest(image, [hint], 0.5, 0.5, k=4)[0]
+    assert np.abs(np.array(first) - shown.astype(int)).max() <= 3
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"k": 0}, "k must be"), ({"k": -1}, "k must be"), ({"k": 2.5}, "k must be"), ({"k": True}, "k must be"),
+    ({"x": -0.1}, "x must be"), ({"y": 1.5}, "y must be"), ({"x": float("nan")}, "x must be"),
+    ({"y": "0.5"}, "y must be"),
+])
+def test_suggest_bad_arguments(tiny_engine: Engine, gray_photo: np.ndarray, kwargs: dict, match: str) -> None:
+    args = {"x": 0.5, "y": 0.5, "k": 4}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        tiny_engine.suggest(gray_photo, [], args["x"], args["y"], k=args["k"])
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("image", "error", "match"),
+    [
+        ([[0, 1], [2, 3]], TypeError, "numpy array"),
+        (None, TypeError, "numpy array"),
+        ("photo.jpg", TypeError, "numpy array"),
+        (np.zeros((4, 4), np.float32), TypeError, "uint8 or uint16"),
+        (np.zeros((4, 4), np.float64), TypeError, "uint8 or uint16"),
+        (np.zeros((4, 4), np.int32), TypeError, "uint8 or uint16"),
+        (np.zeros((4, 4), bool), TypeError, "uint8 or uint16"),
+        (np.zeros((4, 4), np.int8), TypeError, "uint8 or uint16"),
+        (np.zeros(16, np.uint8), ValueError, r"\(H, W\)"),
+        (np.zeros((4, 4, 2), np.uint8), ValueError, r"\(H, W\)"),
+        (np.zeros((4, 4, 5), np.uint8), ValueError, r"\(H, W\)"),
+        (np.zeros((1, 4, 4, 3), np.uint8), ValueError, r"\(H, W\)"),
+        (np.zeros((0, 4), np.uint8), ValueError, "at least one pixel"),
+        (np.zeros((4, 0, 3), np.uint8), ValueError, "at least one pixel"),
+        (np.array(7, np.uint8), ValueError, r"\(H, W\)"),
+        (np.uint8(7), TypeError, "numpy array"),
+    ],
+    ids=["list", "None", "str", "float32", "float64", "int32", "bool", "int8", "1-D", "2 channels", "5 channels",
+         "batch", "no rows", "no columns", "0-d array", "numpy scalar"],
+)
+def test_bad_images_raise_clear_errors(tiny_engine: Engine, image: object, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        tiny_engine.colorize(image)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("hints", "match"),
+    [
+        ("#ff0000", "sequence of Hint"),
+        (5, "sequence of Hint"),
+        ([(0.5, 0.5, (255, 0, 0))], r"hints\[0\]"),
+        ([{"x": 0.5, "y": 0.5, "color": "#ff0000"}], r"hints\[0\]"),
+        ([Hint(0.5, 0.5, (1, 2, 3)), None], r"hints\[1\]"),
+    ],
+)
+def test_bad_hints_raise_type_error(tiny_engine: Engine, gray_photo: np.ndarray, hints: object, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        tiny_engine.colorize(gray_photo, hints)  # type: ignore[arg-type]
+
+
+def test_none_hints_mean_no_hints(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    np.testing.assert_array_equal(tiny_engine.colorize(gray_photo, None), tiny_engine.colorize(gray_photo, []))
+
+
+@pytest.mark.parametrize("saturation", [-0.5, float("nan"), float("inf"), "1"])
+def test_bad_saturation(tiny_engine: Engine, gray_photo: np.ndarray, saturation: object) -> None:
+    with pytest.raises(ValueError, match="saturation"):
+        tiny_engine.colorize(gray_photo, saturation=saturation)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "cuda:x", "cuda:-1", "", "cpu:0 ", "vulkan"])
+def test_unknown_device_raises_device_error(tiny_model_path: Path, device: str) -> None:
+    with pytest.raises(DeviceError, match="device"):
+        load_engine(tiny_model_path, device=device)
+
+
+def test_unavailable_devices_raise_device_error(tiny_model_path: Path) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no CUDA"):
+            load_engine(tiny_model_path, device="cuda")
+    with pytest.raises(DeviceError, match="cuda:99"):
+        load_engine(tiny_model_path, device="cuda:99")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_available():
+        with pytest.raises(DeviceError, match="mps"):
+            load_engine(tiny_model_path, device="mps")
+
+
+def test_device_names_are_forgiving_about_case(tiny_model_path: Path) -> None:
+    assert str(load_engine(tiny_model_path, device="CPU").device) == "cpu"
+    assert str(load_engine(tiny_model_path, device="auto").device) in ("cpu", "cuda", "mps")
+
+
+def test_non_string_device_is_a_type_error(tiny_model_path: Path) -> None:
+    with pytest.raises(TypeError, match="device"):
+        load_engine(tiny_model_path, device=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("size", [0, 8, 15, -256, 2.5, True])
+def test_bad_working_size(tiny_model_path: Path, size: object) -> None:
+    with pytest.raises(ValueError, match="working size"):
+        load_engine(tiny_model_path, device="cpu", working_size=size)  # type: ignore[arg-type]
+
+
+def test_missing_model_file_raises_model_file_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_engine(tmp_path / "nope.pt", device="cpu")
+
+
+def test_bad_model_argument_type() -> None:
+    with pytest.raises(TypeError, match="model must be"):
+        load_engine(3.5, device="cpu")  # type: ignore[arg-type]
+
+
+# -- the shipped weights -------------------------------------------------------------------
+
+def synthetic_photo(seed: int, size: tuple[int, int] = (96, 128)) -> np.ndarray:
+    """A colour 'photo': a smooth two-colour gradient and a few flat coloured shapes."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    top, bottom = rng.uniform(0.15, 0.95, 3), rng.uniform(0.15, 0.95, 3)
+    img = top * (1 - y[..., None]) + bottom * y[..., None]
+    for _ in range(4):
+        cy, cx, ry, rx = rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.08, 0.25), rng.uniform(0.08, 0.3)
+        inside = ((y - cy) / ry) ** 2 + ((x * max(h, w) / w - cx) / rx) ** 2 < 1
+        img[inside] = rng.uniform(0.1, 0.95, 3)
+    return float_to_code(img, np.uint8)
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    lum = lightness(rgb)
+    return float_to_code(lab_to_rgb(np.stack([lum, 0 * lum, 0 * lum], -1)), np.uint8)[..., 0]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+def hints_from(rgb: np.ndarray, count: int, seed: int) -> list[Hint]:
+    rng = np.random.default_rng(seed)
+    h, w = rgb.shape[:2]
+    hints = []
+    for _ in range(count):
+        r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+        hints.append(Hint((c + 0.5) / w, (r + 0.5) / h, tuple(int(v) for v in rgb[r, c]), size=0.03))
+    return hints
+
+
+def check_beats_gray(engine: Engine, photos: list[np.ndarray], hint_count: int = 10) -> tuple[float, float]:
+    ours, baseline = [], []
+    for i, truth in enumerate(photos):
+        gray = gray_of(truth)
+        out = engine.colorize(gray, hints_from(truth, hint_count, seed=i))
+        ours.append(psnr(out, truth))
+        baseline.append(psnr(np.dstack([gray] * 3), truth))
+    return float(np.mean(ours)), float(np.mean(baseline))
+
+
+def check_hint_honoured(engine: Engine) -> None:
+    rng = np.random.default_rng(4)
+    image = np.clip(118 + rng.normal(0, 6, (128, 128)), 0, 255).astype(np.uint8)  # mid-gray, textured
+    for rgb in ((190, 45, 40), (40, 150, 60), (50, 80, 210)):
+        hint = Hint(0.3, 0.6, rgb, size=0.04)
+        want = np.array(rgb_to_ab(rgb))
+        with_hint = rgb_to_lab(engine.colorize(image, [hint])[70:84, 32:45]).reshape(-1, 3)[:, 1:].mean(0)
+        without = rgb_to_lab(engine.colorize(image, [])[70:84, 32:45]).reshape(-1, 3)[:, 1:].mean(0)
+        assert np.linalg.norm(with_hint - want) < 0.5 * np.linalg.norm(want), (rgb, with_hint, want)
+        assert np.linalg.norm(with_hint - want) < np.linalg.norm(without - want), (rgb, with_hint, without)
+
+
+def test_checks_of_the_shipped_model_hold_for_the_hint_fill(tiny_engine: Engine) -> None:
+    # The tiny test network is its hint fill; the shipped-model checks must hold for it too,
+    # so they test something real even where no shipped weights exist.
+    check_hint_honoured(tiny_engine)
+    ours, gray = check_beats_gray(tiny_engine, [synthetic_photo(s) for s in range(3)])
+    assert ours > gray + 1.0, (ours, gray)
+
+
+@requires_shipped_model()
+def test_shipped_model_honours_hints() -> None:
+    engine = load_engine(SHIPPED_MODEL, device="cpu")
+    check_hint_honoured(engine)
+
+
+@requires_shipped_model()
+def test_shipped_model_beats_gray_on_generated_images() -> None:
+    engine = load_engine(SHIPPED_MODEL, device="cpu")
+    ours, gray = check_beats_gray(engine, [synthetic_photo(s) for s in range(4)])
+    assert ours > gray + 1.0, (ours, gray)
+
+
+@requires_shipped_model()
+@requires_shared_data()
+def test_shipped_model_beats_gray_on_validation_photos() -> None:
+    from colorstudio.core.images import load_pixels
+
+    engine = load_engine(SHIPPED_MODEL, device="cpu")
+    paths = sorted((SHARED_DATA / "val256").glob("*.jpg"))[::70][:5]
+    photos = [load_pixels(p) for p in paths]
+    photos = [p for p in photos if p.ndim == 3]
+    ours, gray = check_beats_gray(engine, photos)
+    assert ours > gray + 0.5, (ours, gray)
+
+
+@requires_shipped_model()
+def test_shipped_model_loads_by_name_and_keeps_lightness(gray_photo: np.ndarray) -> None:
+    engine = load_engine("default", device="cpu")
+    out = engine.colorize(gray_photo)
+    np.testing.assert_allclose(lightness(out), lightness(gray_photo), atol=L_TOL[np.uint8])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine.py bug: Engine._key hashes only every step-th pixel (step = int(sqrt(H*W / 65536))) for the "
+    "prediction cache, so an image that differs from the previous one only at unsampled pixels reuses the "
+    "previous image's chroma: the output depends on what was colorized before"))
+def test_output_does_not_depend_on_the_previous_image(tiny_model_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    first = np.kron(rng.integers(0, 256, (6, 6)), np.ones((100, 100))).astype(np.uint8)  # 600 x 600: step 2
+    second = first.copy()
+    second[1::2, 1::2] = 255 - first[1::2, 1::2]  # differs only where the cache key does not look
+    hints = [Hint(0.3, 0.3, (200, 30, 30), size=0.1), Hint(0.7, 0.7, (30, 30, 200), size=0.1)]
+    used = load_engine(tiny_model_path, device="cpu")
+    used.colorize(first, hints)
+    after_first = used.colorize(second, hints)
+    fresh = load_engine(tiny_model_path, device="cpu").colorize(second, hints)
+    np.testing.assert_array_equal(after_first, fresh)

@@ -1,0 +1,76 @@
+"""Atomic writes: all or nothing, no leftovers, and the permissions a normal write would give."""
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from colorstudio.core import fileio
+from colorstudio.core.fileio import atomic_path, atomic_write_bytes, atomic_write_text, atomic_write_with
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_write_replace_and_no_leftovers(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"old" * 1000)
+    atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"new"
+    atomic_write_text(path, "été\n")
+    assert path.read_bytes() == "été\n".encode()
+    atomic_write_with(path, lambda tmp: tmp.write_bytes(b"via writer"))
+    assert path.read_bytes() == b"via writer"
+    assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_writer_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"precious")
+
+    def fails(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_with(path, fails)
+    assert path.read_bytes() == b"precious" and os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_temporary_keeps_the_suffix_and_lives_next_to_the_file(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "photo.tif") as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".tif.part") and tmp.name.startswith(".photo.tif.")
+        tmp.write_bytes(b"x")
+    with atomic_path(tmp_path / "photo.tif", suffix=".png") as tmp:
+        assert tmp.name.endswith(".png.part")
+        tmp.write_bytes(b"x")
+
+
+def test_long_non_ascii_names(tmp_path: Path) -> None:
+    name = "照" * 80 + ".json"  # 245 bytes: the temporary name must not exceed 255
+    atomic_write_text(tmp_path / name, "{}")
+    assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_new_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    atomic_write_bytes(tmp_path / "new.txt", b"x")
+    with open(tmp_path / "plain.txt", "wb") as fh:
+        fh.write(b"x")
+    assert mode(tmp_path / "new.txt") == mode(tmp_path / "plain.txt") == 0o666 & ~fileio._UMASK
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_replaced_files_keep_their_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "shared.txt"
+    path.write_bytes(b"old")
+    path.chmod(0o640)
+    atomic_write_bytes(path, b"new")
+    assert mode(path) == 0o640
+    path.chmod(0o664)
+    atomic_write_text(path, "newer")
+    assert mode(path) == 0o664
