@@ -422,10 +422,6 @@ def test_shipped_model_loads_by_name_and_keeps_lightness(gray_photo: np.ndarray)
     np.testing.assert_allclose(lightness(out), lightness(gray_photo), atol=L_TOL[np.uint8])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.py bug: Engine._key hashes only every step-th pixel (step = int(sqrt(H*W / 65536))) for the "
-    "prediction cache, so an image that differs from the previous one only at unsampled pixels reuses the "
-    "previous image's chroma: the output depends on what was colorized before"))
 def test_output_does_not_depend_on_the_previous_image(tiny_model_path: Path) -> None:
     rng = np.random.default_rng(0)
     first = np.kron(rng.integers(0, 256, (6, 6)), np.ones((100, 100))).astype(np.uint8)  # 600 x 600: step 2
