@@ -24,10 +24,11 @@ import os
 import signal
 import string
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -203,6 +204,7 @@ class ReportWriter:
     def __init__(self, path: str | os.PathLike[str], model: str = "") -> None:
         self.path = Path(path)
         self.model = model
+        self._lock = threading.Lock()  # lines come from the calling thread and the writer thread
         try:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,8 +229,9 @@ class ReportWriter:
         except UnicodeEncodeError:  # undecodable bytes in a file name: escape them
             data = (json.dumps(record) + "\n").encode("ascii")
         try:
-            os.write(self._fd, data)
-            os.fsync(self._fd)
+            with self._lock:
+                os.write(self._fd, data)
+                os.fsync(self._fd)
         except OSError as exc:  # a full disk must not stop the batch; the outputs are what counts
             log.warning("%s: cannot append to the report (%s)", self.path, exc.strerror or exc)
 
@@ -267,7 +270,6 @@ class _Job:
     path: Path
     output: Path
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def _load(path: Path, max_pixels: int) -> _Loaded:
@@ -363,24 +365,35 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
     reader = ThreadPoolExecutor(1, thread_name_prefix="colorstudio-batch-read")
     writer = ThreadPoolExecutor(1, thread_name_prefix="colorstudio-batch-write")
     prefetched: dict[int, Future[_Loaded]] = {}
-    pending: list[tuple[_Job, Future[float]]] = []  # at most one photo being written
+    pending: list[Future[BatchResult]] = []  # at most one photo being written
 
-    def finish(result: BatchResult, current: Path) -> None:
-        results.append(result)
+    def write_and_report(job: _Job, rgb: np.ndarray, image: LoadedImage, note: str) -> BatchResult:
+        """On the writer thread: a Ctrl+C on the calling thread cannot part a written photo from its report line."""
+        try:
+            job.seconds += _write(job.output, rgb, image, options.quality, note)
+            result = BatchResult(job.path, job.output, "done", job.seconds)
+        except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
+            reason = f"cannot write {job.output}: {_reason(exc, job.output)}"
+            result = BatchResult(job.path, None, "failed", job.seconds, reason)
         if report is not None:
             report.write(result)
+        return result
+
+    def announce(result: BatchResult, current: Path) -> None:
+        results.append(result)
         if progress is not None:
             progress(len(results), total, current, result)
 
+    def finish(result: BatchResult, current: Path) -> None:
+        if report is not None:
+            report.write(result)
+        announce(result, current)
+
     def drain(current: Path) -> None:
         while pending:
-            job, fut = pending.pop()
-            try:
-                job.seconds += fut.result()
-                finish(BatchResult(job.path, job.output, "done", job.seconds), current)
-            except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
-                reason = f"cannot write {job.output}: {_reason(exc, job.output)}"
-                finish(BatchResult(job.path, None, "failed", job.seconds, reason), current)
+            result = pending[0].result()
+            pending.pop()
+            announce(result, current)
 
     def decided(i: int) -> BatchResult | None:
         """The result of photo i when it needs no work (conflict, or output already there)."""
@@ -423,15 +436,14 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                        photos[i + 1] if i + 1 < total else photo)
                 continue
             drain(photo)
-            pending.append((job, writer.submit(_write, job.output, rgb, loaded.image, options.quality,
-                                               _note(engine, loaded.hints))))
+            pending.append(writer.submit(write_and_report, job, rgb, loaded.image, _note(engine, loaded.hints)))
             del rgb, loaded
         drain(photos[-1] if photos else Path())
     finally:
         for fut in prefetched.values():
             fut.cancel()
         try:
-            drain(photos[-1] if photos else Path())  # interrupted: finish (and report) the write under way
+            drain(photos[-1] if photos else Path())  # interrupted: finish the write under way
         finally:
             reader.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
