@@ -260,9 +260,10 @@ def read_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 # -- one photo, in three stages --------------------------------------------------------------
 @dataclass
 class _Loaded:
-    image: LoadedImage
+    image: LoadedImage | None
     hints: tuple[Hint, ...]
     seconds: float
+    error: Exception | None = None  # why it could not be read (image is None then)
 
 
 @dataclass
@@ -274,12 +275,15 @@ class _Job:
 
 def _load(path: Path, max_pixels: int) -> _Loaded:
     t0 = time.perf_counter()
-    side = sidecar_path(path)
     try:
-        hints = load_hints(side) if side.exists() else ()
-    except HintsFileError as exc:
-        raise HintsFileError(f"invalid hints sidecar: {exc}") from None
-    image = read_image(path, max_pixels=max_pixels)
+        side = sidecar_path(path)
+        try:
+            hints = load_hints(side) if side.exists() else ()
+        except HintsFileError as exc:
+            raise HintsFileError(f"invalid hints sidecar: {exc}") from None
+        image = read_image(path, max_pixels=max_pixels)
+    except Exception as exc:  # noqa: BLE001 - reported as this photo's failure
+        return _Loaded(None, (), time.perf_counter() - t0, exc)
     return _Loaded(image, hints, time.perf_counter() - t0)
 
 
@@ -352,9 +356,10 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
     on (the finished one when none is left). should_stop() is checked between photos: when it
     returns True the batch returns what it finished (results shorter than `paths`). A report
     line is appended per result when `report_path` is given (ColorStudioError if that file
-    cannot be opened). A photo's own failure is a "failed" result, never an exception; an
-    exception from `engine`'s loading, `progress` or `should_stop`, or KeyboardInterrupt,
-    propagates after the photo being written is finished or abandoned cleanly.
+    cannot be opened). A photo's own failure is a "failed" result, never an exception. An
+    exception from `progress` or `should_stop`, or KeyboardInterrupt, propagates once the
+    photo being written is finished (and reported); no partial file is left either way.
+    Call it from one thread at a time per output folder; the engine may be shared (it locks).
     """
     photos = [Path(p) for p in paths]
     total = len(photos)
@@ -427,6 +432,8 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
             try:
                 loaded = fut.result()
                 job.seconds += loaded.seconds
+                if loaded.image is None:
+                    raise loaded.error or ColorStudioError("could not be read")
                 t0 = time.perf_counter()
                 rgb = engine.colorize(loaded.image.pixels, loaded.hints)
                 job.seconds += time.perf_counter() - t0
@@ -489,6 +496,7 @@ class ProgressPrinter:
         self.results: list[BatchResult] = []
         self.worked = 0  # photos that were worked on (not skipped) ...
         self.busy = 0.0  # ... and the seconds between progress calls they took
+        self.failed = 0
         self._last_call = time.monotonic()
         self._drawn = False
 
@@ -507,6 +515,7 @@ class ProgressPrinter:
         now = time.monotonic()
         if last is not None:
             self.results.append(last)
+            self.failed += last.status == "failed"
             if last.status != "skipped":  # skipped photos take no time: they would skew the estimate
                 self.worked += 1
                 self.busy += now - self._last_call
@@ -517,7 +526,8 @@ class ProgressPrinter:
 
             cols = max(40, shutil.get_terminal_size((80, 20)).columns) - 1
             pct = 100 * done // max(1, total)
-            head = f"[{done:>{width}}/{total}] {pct:3d}%  {self.eta(done, total)}  "
+            head = (f"[{done:>{width}}/{total}] {pct:3d}%  " + (f"{self.failed} failed  " if self.failed else "")
+                    + (f"{self.eta(done, total)}  " if done < total else ""))
             name = self._show(current) if done < total else "finished"
             room = max(8, cols - len(head))
             if len(name) > room:

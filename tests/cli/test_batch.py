@@ -32,8 +32,9 @@ def run(capsys: pytest.CaptureFixture[str], tiny_model_path: Path):  # noqa: ANN
 
 
 def _outputs(out: Path) -> dict[str, int]:
+    """Output files (not the report, not the hidden .part file a kill can leave) -> mtime."""
     return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*")
-            if p.is_file() and p.name != REPORT_NAME}
+            if p.is_file() and p.name != REPORT_NAME and not p.name.startswith(".")}
 
 
 def test_collection_outputs_failures_report_and_rerun(tmp_path: Path, run) -> None:  # noqa: ANN001
@@ -187,8 +188,10 @@ def test_killed_run_resumes_without_redoing_finished_photos(tmp_path: Path, tiny
         proc.stderr.close()
     first = _outputs(out)
     assert 5 <= len(first) < len(photos), "the kill should land part-way through the batch"
-    for name in first:  # whatever is there is complete (temporary files are hidden .part files)
+    for name in first:  # whatever is there is complete; a write cut short is a hidden .part file
         Image.open(out / name).load()
+    assert all(p.name.startswith(".") and p.name.endswith(".part")
+               for p in out.iterdir() if p.name not in first and p.name != REPORT_NAME)
     first_report = read_report(out / REPORT_NAME)
     assert {Path(r["output"]).name for r in first_report if r["status"] == "done"} <= set(first)
 
