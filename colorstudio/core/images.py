@@ -31,6 +31,11 @@ READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gi
 WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
                  ".bmp": "BMP", ".webp": "WEBP"}
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+# Baseline TIFF tags describing how the source's pixels are stored (size, samples, strips, tiles,
+# compression, palette...). Copied into another file they describe the wrong pixels, and a TIFF
+# written with them cannot be opened again.
+_TIFF_LAYOUT_TAGS = (254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320,
+                     322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532)
 
 # We check sizes ourselves (with a clear message); Pillow's own bomb check would raise first.
 Image.MAX_IMAGE_PIXELS = None
@@ -349,6 +354,8 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
                         exif_obj.load(exif)
                     except Exception:  # noqa: BLE001 - unreadable source EXIF is dropped, not fatal
                         exif_obj = Image.Exif()
+                    for tag in _TIFF_LAYOUT_TAGS:  # a TIFF's "EXIF" holds its own pixel layout: not ours
+                        exif_obj.pop(tag, None)
                 if description:
                     exif_obj[0x010E] = description
                     exif_obj[0x0131] = "ColorStudio"

@@ -1,0 +1,369 @@
+"""core.batch: finding photos, naming outputs, run_batch's results, report, resume and failures."""
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import stat
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorstudio.core import batch, fileio, images
+from colorstudio.core.batch import BatchOptions, BatchResult, ProgressPrinter, find_photos, output_path, read_report, run_batch
+from colorstudio.core.errors import ColorStudioError
+from colorstudio.core.hints import load_hints, sidecar_path
+from colorstudio.core.images import read_image
+
+from .batch_collection import FAILING, GOOD, TOP_LEVEL, make_collection, snapshot, write_many
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Path:
+    return make_collection(tmp_path)
+
+
+def _by_name(results: list[BatchResult], root: Path) -> dict[str, BatchResult]:
+    return {r.input.relative_to(root).as_posix(): r for r in results}
+
+
+def _parts(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".part")]
+
+
+# -- finding photos, naming outputs ---------------------------------------------------------
+def test_find_photos_top_level_and_recursive(collection: Path) -> None:
+    top = find_photos(collection)
+    assert [p.name for p in top] == sorted(TOP_LEVEL)
+    deep = find_photos(collection, recursive=True)
+    assert sorted(p.relative_to(collection).as_posix() for p in deep) == sorted(GOOD + list(FAILING))
+    assert deep == sorted(deep)
+    # sidecars, text files and hidden files are not photos
+    assert not any(p.name.endswith((".json", ".txt")) or p.name.startswith(".") for p in deep)
+
+
+def test_find_photos_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ColorStudioError, match="no such folder"):
+        find_photos(tmp_path / "nope")
+    (tmp_path / "f.jpg").write_bytes(b"x")
+    with pytest.raises(ColorStudioError, match="not a folder"):
+        find_photos(tmp_path / "f.jpg")
+
+
+def test_find_photos_reports_an_unlistable_subfolder_and_goes_on(collection: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real_scandir = os.scandir
+    locked = collection / "sub"
+
+    def scandir(path):  # noqa: ANN001, ANN202 - stands in for os.scandir
+        if Path(path) == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(batch.os, "scandir", scandir)
+    errors: list[tuple[Path, OSError]] = []
+    photos = find_photos(collection, recursive=True, on_error=lambda f, e: errors.append((f, e)))
+    assert [f for f, _ in errors] == [locked]
+    assert [p.name for p in photos] == sorted(TOP_LEVEL)
+
+
+def test_find_photos_real_unreadable_subfolder(collection: Path) -> None:
+    locked = collection / "sub"
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running with privileges that ignore folder permissions (root)")
+        errors: list[Path] = []
+        photos = find_photos(collection, recursive=True, on_error=lambda f, e: errors.append(f))
+        assert errors == [locked] and len(photos) == len(TOP_LEVEL)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_output_names_follow_pattern_format_and_mirror_folders(tmp_path: Path) -> None:
+    root, out = tmp_path / "in", tmp_path / "out"
+    opts = BatchOptions(out, input_root=root)
+    assert output_path(root / "a.jpg", opts) == out / "a.jpg"
+    assert output_path(root / "x" / "y" / "IMG 1.JPG", opts) == out / "x" / "y" / "IMG 1.JPG"
+    assert output_path(root / "anim.gif", opts) == out / "anim.png"  # GIF cannot be written: PNG
+    opts = BatchOptions(out, pattern="{stem}_color.{ext}", format="TIF", input_root=root)
+    assert output_path(root / "s" / "a.jpg", opts) == out / "s" / "a_color.tif"
+    opts = BatchOptions(out, pattern="{name}.{ext}", format=".webp")
+    assert output_path(root / "s" / "a.jpg", opts) == out / "a.jpg.webp"  # no input_root: flat
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"pattern": "{stem}"}, "image suffix"),
+    ({"pattern": "fixed.{ext}"}, "same name"),
+    ({"pattern": "{stem}/{ext}.png"}, "plain file name"),
+    ({"pattern": "{bogus}.{ext}"}, "unknown field"),
+    ({"pattern": "{stem.{ext}"}, "pattern"),
+    ({"format": "gif"}, "output format"),
+    ({"quality": 0}, "quality"),
+])
+def test_bad_options_are_refused_with_a_reason(tmp_path: Path, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        BatchOptions(tmp_path, **kwargs)
+
+
+# -- a whole batch ----------------------------------------------------------------------------
+def test_batch_outputs_report_and_failures(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    before = snapshot(collection)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    calls: list[tuple[int, int, Path, BatchResult | None]] = []
+    photos = find_photos(collection, recursive=True)
+    results = run_batch(photos, BatchOptions(out, input_root=collection), tiny_engine,
+                        progress=lambda *a: calls.append(a), report_path=report)
+
+    assert snapshot(collection) == before  # INPUT_DIR untouched: same files, bytes and times
+    by = _by_name(results, collection)
+    assert set(by) == set(GOOD) | set(FAILING)
+    for name in GOOD:
+        r = by[name]
+        assert r.status == "done" and r.error == "" and r.output == out / name and r.seconds > 0, r
+        assert read_image(r.output).size == read_image(collection / name).size
+    for name, why in FAILING.items():
+        r = by[name]
+        assert r.status == "failed" and r.output is None and why in r.error.lower(), r
+        assert not (out / name).exists()
+    assert _parts(out) == []
+
+    # progress: a start call, then one per photo with its result
+    assert calls[0] == (0, len(photos), photos[0], None)
+    assert [c[0] for c in calls[1:]] == list(range(1, len(photos) + 1))
+    assert [c[3] for c in calls[1:]] == results
+
+    # the report: one JSON line per photo, the documented keys
+    recs = read_report(report)
+    assert [(Path(r["input"]), r["status"]) for r in recs] == [(r.input, r.status) for r in results]
+    for rec, res in zip(recs, results):
+        assert {"input", "output", "status", "seconds", "error"} <= set(rec)
+        assert rec["output"] == (None if res.output is None else str(res.output))
+        assert rec["error"] == res.error and rec["model"] == tiny_engine.name
+
+
+def test_outputs_keep_format_depth_and_provenance(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    run_batch(find_photos(collection), BatchOptions(out, input_root=collection), tiny_engine)
+    jpg = Image.open(out / "a.jpg")
+    assert jpg.format == "JPEG"
+    exif = jpg.getexif()
+    assert (exif.get(0x010F), exif.get(0x0110), exif.get(0x0132)) == ("Nikon", "F3", "1962:05:01 10:00:00")
+    assert "Colorized by ColorStudio" in exif.get(0x010E) and tiny_engine.name in exif.get(0x010E)
+    icc = Image.open(collection / "a.jpg").info["icc_profile"]
+    assert icc and jpg.info.get("icc_profile") == icc
+    png = Image.open(out / "b photo.png")
+    assert png.format == "PNG" and "Colorized" in png.info.get("Description", "")
+    sixteen = cv2.imread(str(out / "16bit.png"), cv2.IMREAD_UNCHANGED)
+    assert sixteen.dtype == np.uint16 and sixteen.shape[2] == 3  # 16-bit input, PNG output: 16 bits kept
+    tif = Image.open(out / "scan.tif")
+    assert tif.format == "TIFF" and tif.size == (32, 24) and "Colorized" in tif.getexif().get(0x010E)
+    tif.load()
+
+
+def test_sidecar_hints_are_used(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    src = collection / "hinted.png"
+    run_batch([src], BatchOptions(tmp_path / "out", input_root=collection), tiny_engine)
+    got = read_image(tmp_path / "out" / "hinted.png").pixels
+    hints = load_hints(sidecar_path(src))
+    assert np.array_equal(got, tiny_engine.colorize(read_image(src).pixels, hints))
+    assert not np.array_equal(got, tiny_engine.colorize(read_image(src).pixels, ()))
+
+
+def test_format_option_and_16_bit_to_8_bit(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    results = run_batch([collection / "16bit.png", collection / "a.jpg"],
+                        BatchOptions(out, pattern="{stem}_c.{ext}", format="jpg", quality=80), tiny_engine)
+    assert [r.status for r in results] == ["done", "done"]
+    assert Image.open(out / "16bit_c.jpg").mode == "RGB" and Image.open(out / "a_c.jpg").format == "JPEG"
+    results = run_batch([collection / "16bit.png"], BatchOptions(out, format="tif"), tiny_engine)
+    assert cv2.imread(str(out / "16bit.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_two_photos_onto_one_output_is_a_failure_not_a_skip(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(np.full((8, 8), 100, np.uint8)).save(src / "a.jpg")
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(src / "a.png")
+    results = run_batch(find_photos(src), BatchOptions(tmp_path / "out", format="png"), tiny_engine)
+    assert [r.status for r in results] == ["done", "failed"]
+    assert "also the output of" in results[1].error and "a.jpg" in results[1].error
+
+
+def test_never_writes_over_an_input(collection: Path, tiny_engine) -> None:  # noqa: ANN001
+    before = snapshot(collection)
+    results = run_batch(find_photos(collection), BatchOptions(collection, input_root=collection), tiny_engine)
+    assert {r.status for r in results} == {"failed"}
+    assert all("would overwrite the input photo" in r.error for r in results)
+    assert snapshot(collection) == before
+
+
+# -- stopping and resuming ------------------------------------------------------------------
+def test_stop_part_way_then_rerun_finishes_only_the_rest(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 8)
+    out, report = tmp_path / "out", tmp_path / "out" / "report.jsonl"
+    opts = BatchOptions(out, input_root=tmp_path / "in")
+    asked: list[int] = []
+
+    def should_stop() -> bool:  # the app's Cancel, pressed while the third photo is worked on
+        asked.append(1)
+        return len(asked) > 3
+
+    first = run_batch(photos, opts, tiny_engine, should_stop=should_stop, report_path=report)
+    assert [r.status for r in first] == ["done"] * 3
+    assert sorted(p.name for p in out.glob("*.png")) == [p.name for p in photos[:3]]
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+
+    second = run_batch(photos, opts, tiny_engine, report_path=report)
+    assert [r.status for r in second] == ["skipped"] * 3 + ["done"] * 5
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.png") if p.name in mtimes} == mtimes
+    recs = read_report(report)
+    done = [Path(r["input"]).name for r in recs if r["status"] == "done"]
+    assert sorted(done) == [p.name for p in photos]  # every photo done exactly once over both runs
+
+    third = run_batch(photos, BatchOptions(out, overwrite=True, input_root=tmp_path / "in"), tiny_engine)
+    assert [r.status for r in third] == ["done"] * 8
+
+
+class _InterruptingEngine:
+    """Wraps an engine; raises KeyboardInterrupt (Ctrl+C) in the middle of the n-th colorize."""
+
+    def __init__(self, engine, n: int) -> None:  # noqa: ANN001
+        self.engine, self.n, self.calls, self.name = engine, n, 0, engine.name
+
+    def colorize(self, image: np.ndarray, hints=()) -> np.ndarray:  # noqa: ANN001
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.engine.colorize(image, hints)
+
+
+def test_ctrl_c_leaves_no_partial_file_and_reports_what_was_written(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 6)
+    out, report = tmp_path / "out", tmp_path / "report.jsonl"
+    opts = BatchOptions(out)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(photos, opts, _InterruptingEngine(tiny_engine, 4), report_path=report)
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [p.name for p in photos[:3]]  # the write under way at the interrupt was finished
+    assert [r["status"] for r in read_report(report)] == ["done"] * 3
+    for p in out.iterdir():
+        Image.open(p).load()
+    again = run_batch(photos, opts, tiny_engine, report_path=report)
+    assert [r.status for r in again] == ["skipped"] * 3 + ["done"] * 3
+
+
+def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".photo_0001.png.abcd1234.png.part"  # what fileio.atomic_path leaves when killed
+    stale.write_bytes(b"\x89PNG half")
+    other = out / ".unrelated.png.abcd1234.png.part"
+    other.write_bytes(b"someone else's")
+    run_batch(photos, BatchOptions(out), tiny_engine)
+    assert not stale.exists() and other.exists()
+
+
+def test_report_survives_a_torn_last_line(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 2)
+    report = tmp_path / "report.jsonl"
+    report.write_bytes(b'{"input": "x.jpg", "status": "done"}\n{"input": "y.jpg", "sta')  # killed mid-line
+    run_batch(photos, BatchOptions(tmp_path / "out"), tiny_engine, report_path=report)
+    recs = read_report(report)
+    assert [r["input"] for r in recs] == ["x.jpg"] + [str(p) for p in photos]
+
+
+# -- output disk problems -------------------------------------------------------------------
+def test_full_disk_fails_that_photo_only_and_leaves_nothing_half_written(tmp_path: Path, tiny_engine,  # noqa: ANN001
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = write_many(tmp_path / "in", 4)
+    real = images.atomic_path
+
+    @contextlib.contextmanager
+    def filling_disk(path, suffix=None):  # noqa: ANN001, ANN202 - the disk fills while photo 1 is written
+        with real(path, suffix) as tmp:
+            yield tmp
+            if "photo_0001" in str(path):
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(images, "atomic_path", filling_disk)
+    out = tmp_path / "out"
+    results = run_batch(photos, BatchOptions(out), tiny_engine, report_path=tmp_path / "r.jsonl")
+    assert [r.status for r in results] == ["done", "failed", "done", "done"]
+    assert "No space left on device" in results[1].error and str(out / "photo_0001.png") in results[1].error
+    assert sorted(p.name for p in out.iterdir()) == ["photo_0000.png", "photo_0002.png", "photo_0003.png"]
+
+
+def test_read_only_output_folder(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(out, os.W_OK):
+            pytest.skip("running with privileges that ignore folder permissions (root)")
+        results = run_batch(photos, BatchOptions(out), tiny_engine, report_path=tmp_path / "r.jsonl")
+        assert [r.status for r in results] == ["failed"] * 3
+        assert all("permission denied" in r.error.lower() for r in results)
+        with pytest.raises(ColorStudioError, match="cannot write the report"):
+            run_batch(photos, BatchOptions(out), tiny_engine, report_path=out / "r.jsonl")
+    finally:
+        out.chmod(0o755)
+    assert list(out.iterdir()) == []
+
+
+def test_unwritable_output_simulated(tmp_path: Path, tiny_engine, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """The read-only case, for runs as root (where chmod does not stop writes)."""
+    photos = write_many(tmp_path / "in", 3)
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", refuse)
+    results = run_batch(photos, BatchOptions(tmp_path / "out"), tiny_engine)
+    assert [r.status for r in results] == ["failed"] * 3
+    assert all("permission denied (is the folder read-only?)" in r.error for r in results)
+
+
+# -- memory and the command-line progress display --------------------------------------------
+def test_memory_stays_flat_over_many_photos(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    photos = write_many(tmp_path / "in", 100, size=64)
+    marks: dict[int, int] = {}
+
+    def progress(done: int, total: int, current: Path, last: BatchResult | None) -> None:
+        if done in (25, 100):
+            marks[done] = tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        results = run_batch(photos, BatchOptions(tmp_path / "out"), tiny_engine, progress=progress)
+    finally:
+        tracemalloc.stop()
+    assert [r.status for r in results] == ["done"] * 100
+    # 75 photos more: each holds ~40 kB of pixels while it is worked on; a leak of one array
+    # per photo would add > 1 MB. The results list itself grows by well under 1 kB a photo.
+    assert marks[100] - marks[25] < 200_000, marks
+
+
+def test_progress_printer_plain_lines_and_terminal_bar(tmp_path: Path) -> None:
+    plain = io.StringIO()
+    pp = ProgressPrinter(plain, root=tmp_path, tty=False)
+    pp(0, 2, tmp_path / "a.jpg", None)
+    pp(1, 2, tmp_path / "b.jpg", BatchResult(tmp_path / "a.jpg", tmp_path / "o.jpg", "done", 0.5))
+    pp(2, 2, tmp_path / "b.jpg", BatchResult(tmp_path / "b.jpg", None, "failed", 0.1, "broken"))
+    lines = plain.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] a.jpg: done (0.5 s); about ") and lines[0].endswith(" left")
+    assert lines[1] == "[2/2] b.jpg: FAILED"
+    bar = io.StringIO()
+    pp = ProgressPrinter(bar, root=tmp_path, tty=True)
+    pp(0, 2, tmp_path / "a.jpg", None)
+    pp(1, 2, tmp_path / "b.jpg", BatchResult(tmp_path / "a.jpg", tmp_path / "o.jpg", "done", 0.5))
+    pp.close()
+    text = bar.getvalue()
+    assert text.count("\r") == 2 and "[1/2]  50%" in text and "b.jpg" in text and text.endswith("\n")
