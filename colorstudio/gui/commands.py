@@ -52,17 +52,27 @@ class HintsCommand(QUndoCommand):
         return True
 
 
+def _snap(value: float) -> float:
+    """Clamp to [0, 1] and round as the sidecar stores it, so a saved and reopened set is equal."""
+    return round(min(1.0, max(0.0, float(value))), 6)
+
+
+def snapped(hint: Hint) -> Hint:
+    return Hint(_snap(hint.x), _snap(hint.y), hint.rgb, max(1e-6, _snap(hint.size)), hint.extra)
+
+
 def _describe(hint: Hint) -> str:
     return f"{hint.hex} at ({hint.x:.2f}, {hint.y:.2f})"
 
 
 def add_hint(doc: Document, hint: Hint) -> HintsCommand:
+    hint = snapped(hint)
     return HintsCommand(doc, doc.hints, doc.hints + (hint,), f"Add hint {_describe(hint)}")
 
 
 def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable) -> HintsCommand:
     hints = list(doc.hints)
-    hints[index] = hints[index].moved(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)))
+    hints[index] = hints[index].moved(_snap(x), _snap(y))
     return HintsCommand(doc, doc.hints, tuple(hints), f"Move hint {index + 1}", merge_key=("move", index, drag))
 
 
@@ -75,7 +85,7 @@ def recolour_hint(doc: Document, index: int, rgb: tuple[int, int, int], gesture:
 
 def resize_hint(doc: Document, index: int, size: float, gesture: Hashable | None = None) -> HintsCommand:
     hints = list(doc.hints)
-    hints[index] = hints[index].resized(size)
+    hints[index] = hints[index].resized(max(1e-6, _snap(size)))
     key = ("resize", index, gesture) if gesture is not None else None
     return HintsCommand(doc, doc.hints, tuple(hints), f"Resize hint {index + 1} to {size * 100:.1f} %", key)
 

@@ -29,6 +29,7 @@ from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sideca
 from ..core.images import READ_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
 from . import commands
+from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
 from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
 from .folder import PhotoListModel, PhotoStrip, list_photos
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
     def __init__(self, engine: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         ensure_app_identity()
+        freeze_startup_objects()
         self.settings: Settings = load_settings()
         self.document = Document(self)
         self.undo_group = QUndoGroup(self)
@@ -89,6 +91,7 @@ class MainWindow(QMainWindow):
         self.hint_size = DEFAULT_HINT_SIZE
         self.saturation = 1.0
         self._result: np.ndarray | None = None
+        self.shown_hints: tuple[Hint, ...] | None = None
         self._result_saturation = 1.0
         self._last_error = ""
         self._engine_error_shown = ""
@@ -543,6 +546,7 @@ class MainWindow(QMainWindow):
             return
         self._result = rgb
         self._result_saturation = saturation
+        self.shown_hints = hints  # the hints the shown result was made from
         image = array_to_qimage(rgb)
         self.result_canvas.set_result(image)
         self.canvas.set_result(image)

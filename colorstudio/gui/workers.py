@@ -239,6 +239,12 @@ class InferenceController(QObject):
         return self._running is not None
 
     @property
+    def pending_previews(self) -> int:
+        """Previews running or waiting: never more than two."""
+        running = self._running is not None and self._running.kind == "preview"
+        return running + (self._waiting_preview is not None)
+
+    @property
     def pending(self) -> int:
         return (self._running is not None) + (self._waiting_preview is not None) + \
             (self._waiting_suggest is not None) + len(self._exports)
