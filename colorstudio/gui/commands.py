@@ -76,7 +76,8 @@ def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable) -> 
     return HintsCommand(doc, doc.hints, tuple(hints), f"Move hint {index + 1}", merge_key=("move", index, drag))
 
 
-def recolour_hint(doc: Document, index: int, rgb: tuple[int, int, int], gesture: Hashable | None = None) -> HintsCommand:
+def recolour_hint(doc: Document, index: int, rgb: tuple[int, int, int],
+                  gesture: Hashable | None = None) -> HintsCommand:
     hints = list(doc.hints)
     hints[index] = hints[index].recoloured(rgb)
     key = ("recolour", index, gesture) if gesture is not None else None

@@ -16,8 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect, QRunnable,
-                            QSize, QStandardPaths, Qt, QThreadPool, Signal)
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QRunnable,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -63,6 +74,16 @@ def _cache_file(path: Path, size: int) -> Path | None:
     return thumbnail_cache_dir() / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".jpg")
 
 
+def square(img: QImage, size: int = THUMB) -> QImage:
+    """`img` centred on a transparent size x size square, so every item has the same shape."""
+    out = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(Qt.GlobalColor.transparent)
+    p = QPainter(out)
+    p.drawImage((size - img.width()) // 2, (size - img.height()) // 2, img)
+    p.end()
+    return out
+
+
 def make_thumbnail(path: Path, size: int = THUMB) -> QImage:
     """Decode a small, correctly oriented copy of a photo (any thread). Raises on failure."""
     from PIL import Image, ImageOps
@@ -104,7 +125,7 @@ class _ThumbTask(QRunnable):
         if self.generation != self.loader.generation:
             return
         try:
-            img = make_thumbnail(self.path, self.loader.size)
+            img = square(make_thumbnail(self.path, self.loader.size), self.loader.size)
             self.loader.ready.emit(str(self.path), img, "", self.generation)
         except Exception as exc:  # noqa: BLE001 - a broken file gets a broken thumbnail
             self.loader.ready.emit(str(self.path), QImage(), str(exc) or type(exc).__name__, self.generation)
@@ -156,8 +177,9 @@ class PhotoListModel(QAbstractListModel):
         self._errors: dict[str, str] = {}
         self._flags: dict[str, tuple[bool, bool]] = {}
         self._row: dict[str, int] = {}
-        self._placeholder = QImage(THUMB, THUMB * 3 // 4, QImage.Format.Format_RGB32)
-        self._placeholder.fill(QColor(70, 70, 74))
+        grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
+        grey.fill(QColor(70, 70, 74))
+        self._placeholder = square(grey)
 
     def set_photos(self, root: Path | None, paths: list[Path]) -> None:
         self.beginResetModel()
@@ -289,7 +311,7 @@ class PhotoStrip(QListView):
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 24, THUMB + 34))
+        self.setGridSize(QSize(THUMB + 20, THUMB + 26))
         self.setSpacing(4)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -297,7 +319,10 @@ class PhotoStrip(QListView):
         self.setItemDelegate(BadgeDelegate(self))
         self.setToolTip("Photos of the open folder: click to open; Ctrl/Shift-click to select several "
                         "for Colorize Selected. Badges: H has hints, ✓ exported.")
-        self.setMinimumHeight(THUMB + 54)
+        self.setMinimumHeight(THUMB + 48)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(800, THUMB + 50)
 
     def selected_paths(self) -> list[Path]:
         model = self.model()

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QPointF, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon,
-                           QKeySequence, QUndoGroup, QUndoStack)
-from PySide6.QtWidgets import (QApplication, QDockWidget, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QSlider, QSplitter, QStyle, QToolBar,
-                               QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
@@ -28,26 +23,16 @@ from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
 from ..core.images import READ_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
-from . import commands
+from . import commands, ui
 from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
-from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
+from .document import photo_key
 from .folder import PhotoListModel, PhotoStrip, list_photos
-from .panels import ColourPanel, HintListPanel
+from .session import PhotoSession
 from .workers import InferenceController
 
-AUTOSAVE_DELAY_MS = 1000
 RECENT_MAX = 10
 IMAGE_FILTER = "Photos ({});;All files (*)".format(" ".join(f"*{s}" for s in READ_SUFFIXES))
-
-
-@dataclass
-class PhotoState:
-    """What the session remembers of a photo it has opened: its undo history and hints."""
-
-    stack: QUndoStack
-    hints: tuple[Hint, ...] = ()
-    saved: tuple[Hint, ...] = ()
 
 
 def can_ask_user() -> bool:
@@ -78,12 +63,9 @@ class MainWindow(QMainWindow):
         ensure_app_identity()
         freeze_startup_objects()
         self.settings: Settings = load_settings()
-        self.document = Document(self)
-        self.undo_group = QUndoGroup(self)
-        self._no_photo_stack = QUndoStack(self)
-        self.undo_group.addStack(self._no_photo_stack)
-        self.undo_group.setActiveStack(self._no_photo_stack)
-        self._photos: dict[str, PhotoState] = {}
+        self.session = PhotoSession(self)
+        self.document = self.session.document
+        self.undo_group = self.session.undo_group
         self._selected = -1
         self._drag_ids = itertools.count(1)
         self._drag = next(self._drag_ids)
@@ -113,17 +95,8 @@ class MainWindow(QMainWindow):
         self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self)
         self.strip = PhotoStrip(self.folder_model)
 
-        self._build_central()
-        self._build_panels()
-        self._build_actions()
-        self._build_menus_and_toolbars()
-        self._build_status_bar()
+        ui.build(self)
         self._connect()
-
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.setSingleShot(True)
-        self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
-        self._autosave_timer.timeout.connect(self.autosave_now)
 
         self.setAcceptDrops(True)
         self.setWindowTitle("ColorStudio")
@@ -144,225 +117,12 @@ class MainWindow(QMainWindow):
 
         return load
 
-    def _build_central(self) -> None:
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("views")
-        self.splitter.addWidget(self.canvas)
-        self.splitter.addWidget(self.result_canvas)
-        self.splitter.setChildrenCollapsible(False)
-        self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setRange(0, 1000)
-        self.split_slider.setValue(500)
-        self.split_slider.setToolTip("Before/after: move the split between the photo and the result")
-        self.split_slider.valueChanged.connect(lambda v: self.canvas.set_split(v / 1000))
-        self.canvas.split_changed.connect(lambda f: self.split_slider.setValue(round(f * 1000)))
-        self.split_row = QWidget()
-        row = QHBoxLayout(self.split_row)
-        row.setContentsMargins(8, 0, 8, 0)
-        row.addWidget(QLabel("Before"))
-        row.addWidget(self.split_slider, 1)
-        row.addWidget(QLabel("After"))
-        self.split_row.hide()
-        central = QWidget()
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addWidget(self.splitter, 1)
-        lay.addWidget(self.split_row)
-        self.setCentralWidget(central)
-
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _build_panels(self) -> None:
-        self.colour_panel = ColourPanel()
-        self.colour_panel.set_new_hint_mode(self.settings.hint_colour)
-        self.hint_panel = HintListPanel()
-        self.history = QUndoView(self.undo_group)
-        self.history.setEmptyLabel("Opened")
-        self.history.setToolTip("Every hint edit of this photo; click a step to go back to it")
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.colour_dock = self._dock("Colour", "colour_dock", self.colour_panel, right)
-        self.hints_dock = self._dock("Hints", "hints_dock", self.hint_panel, right)
-        self.history_dock = self._dock("History", "history_dock", self.history, right)
-        self.tabifyDockWidget(self.hints_dock, self.history_dock)
-        self.hints_dock.raise_()
-        self.photos_dock = self._dock("Photos", "photos_dock", self.strip, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.photos_dock.hide()
-
-    def _action(self, text: str, slot: Callable[..., Any] | None, shortcuts: Any = (), tip: str = "",
-                icon: QStyle.StandardPixmap | None = None, checkable: bool = False) -> QAction:
-        act = QAction(text, self)
-        if icon is not None:
-            act.setIcon(self.style().standardIcon(icon))
-        if not isinstance(shortcuts, (list, tuple)):
-            shortcuts = [shortcuts]
-        keys = [QKeySequence(s) for s in shortcuts]
-        if keys:
-            act.setShortcuts(keys)
-        shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
-        tip = tip or text.replace("&", "").rstrip("…")
-        act.setToolTip(f"{tip} ({shown})" if shown else tip)
-        act.setStatusTip(tip)
-        act.setCheckable(checkable)
-        if slot is not None:
-            (act.toggled if checkable else act.triggered).connect(slot)
-        self.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        a = self._action
-        self.act_open = a("&Open Photo…", self.open_dialog, QKeySequence.StandardKey.Open, "Open a photo",
-                          sp.SP_DialogOpenButton)
-        self.act_open_folder = a("Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O",
-                                 "Open a folder of photos (thumbnail strip)", sp.SP_DirOpenIcon)
-        self.act_recursive = a("Include Subfolders", None, (), "Open Folder also lists photos in subfolders",
-                               checkable=True)
-        self.act_recursive.setChecked(bool(QSettings().value("folder/recursive", False, type=bool)))
-        self.act_recursive.toggled.connect(lambda on: QSettings().setValue("folder/recursive", on))
-        self.act_save = a("&Save Hints", self.save_hints, QKeySequence.StandardKey.Save,
-                          "Save the hints next to the photo (photo.jpg.colorstudio.json)", sp.SP_DialogSaveButton)
-        self.act_save_as = a("Save Hints &As…", self.save_hints_as, "Ctrl+Shift+S", "Save the hints to another file")
-        self.act_load_hints = a("&Load Hints…", self.load_hints_dialog, "Ctrl+Shift+L",
-                                "Replace the hints with those of a hints file (undoable)")
-        self.act_export = a("&Export Colorized…", self.export_dialog, "Ctrl+E",
-                            "Export the colorized photo at full resolution (JPEG, PNG or TIFF)", sp.SP_DriveFDIcon)
-        self.act_batch = a("Colorize &All…", self.batch_dialog, "Ctrl+Shift+E",
-                           "Colorize all (or the selected) photos of the folder into an output folder")
-        self.act_next = a("&Next Photo", self.next_photo, QKeySequence.StandardKey.MoveToNextPage,
-                          "Open the next photo of the folder", sp.SP_ArrowForward)
-        self.act_prev = a("&Previous Photo", self.previous_photo, QKeySequence.StandardKey.MoveToPreviousPage,
-                          "Open the previous photo of the folder", sp.SP_ArrowBack)
-        self.act_prefs = a("&Preferences…", self.preferences_dialog, ["Ctrl+,"],
-                           "Device, working size, model file, new-hint colour")
-        self.act_quit = a("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit ColorStudio")
-
-        self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.act_undo.setIcon(self.style().standardIcon(sp.SP_ArrowLeft))
-        self.act_undo.setToolTip("Undo the last hint edit (Ctrl+Z)")
-        self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_redo.setIcon(self.style().standardIcon(sp.SP_ArrowRight))
-        self.act_redo.setToolTip("Redo (Ctrl+Shift+Z, Ctrl+Y)")
-        self.addActions([self.act_undo, self.act_redo])
-        self.act_delete = a("&Delete Hint", self.delete_selected, ["Delete", "Backspace"],
-                            "Delete the selected hint (or right-click it)", sp.SP_TrashIcon)
-        self.act_clear = a("&Clear All Hints", self.clear_hints, "Ctrl+Shift+Delete",
-                           "Delete every hint of this photo (undoable)", sp.SP_DialogResetButton)
-        self.act_deselect = a("Deselect Hint", lambda: self.select_hint(-1), "Escape", "Deselect the hint")
-        self.act_smaller = a("S&maller Hints", lambda: self._step_hint_size(1 / 1.25), "[",
-                             "Make the selected hint (and new hints) smaller")
-        self.act_bigger = a("&Bigger Hints", lambda: self._step_hint_size(1.25), "]",
-                            "Make the selected hint (and new hints) bigger")
-
-        self.act_markers = a("Show &Hint Markers", self.canvas.set_markers_visible, "H",
-                             "Show or hide the hint markers on the photo", checkable=True)
-        self.act_markers.setChecked(True)
-        self.act_split = a("&Before/After Split View", self.set_split_view, "V",
-                           "One view with a before/after split slider instead of side by side", checkable=True)
-        self.act_zoom_in = a("Zoom &In", lambda: self.canvas.zoom_at(1.25), ["Ctrl++", "Ctrl+="], "Zoom in")
-        self.act_zoom_out = a("Zoom &Out", lambda: self.canvas.zoom_at(0.8), "Ctrl+-", "Zoom out")
-        self.act_fit = a("&Fit to Window", self.view.set_fit, "Ctrl+0", "Show the whole photo")
-        self.act_actual = a("&Actual Size (100 %)", self.canvas.actual_size, "Ctrl+1",
-                            "One photo pixel per screen pixel")
-
-    def _build_menus_and_toolbars(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        m.addActions([self.act_open, self.act_open_folder, self.act_recursive])
-        self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.setToolTipsVisible(True)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        m.addSeparator()
-        m.addActions([self.act_save, self.act_save_as, self.act_load_hints])
-        m.addSeparator()
-        m.addActions([self.act_export, self.act_batch])
-        m.addSeparator()
-        m.addActions([self.act_prev, self.act_next])
-        m.addSeparator()
-        m.addActions([self.act_prefs, self.act_quit])
-        m = mb.addMenu("&Edit")
-        m.addActions([self.act_undo, self.act_redo])
-        m.addSeparator()
-        m.addActions([self.act_delete, self.act_clear, self.act_deselect, self.act_smaller, self.act_bigger])
-        m = mb.addMenu("&View")
-        m.addActions([self.act_split, self.act_markers])
-        m.addSeparator()
-        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
-        m.addSeparator()
-        for dock in (self.colour_dock, self.hints_dock, self.history_dock, self.photos_dock):
-            act = dock.toggleViewAction()
-            act.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
-            m.addAction(act)
-        for menu in mb.findChildren(type(self.recent_menu)):
-            menu.setToolTipsVisible(True)
-
-        tb = QToolBar("Main")
-        tb.setObjectName("main_toolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.setIconSize(QSize(18, 18))
-        tb.addActions([self.act_open, self.act_open_folder, self.act_save, self.act_export])
-        tb.addSeparator()
-        tb.addActions([self.act_undo, self.act_redo, self.act_delete])
-        tb.addSeparator()
-        tb.addActions([self.act_prev, self.act_next])
-        self.addToolBar(tb)
-
-        vb = QToolBar("View")
-        vb.setObjectName("view_toolbar")
-        vb.addActions([self.act_split, self.act_markers, self.act_fit, self.act_actual])
-        vb.addSeparator()
-        vb.addWidget(QLabel(" Hint size "))
-        self.size_spin = QDoubleSpinBox()
-        self.size_spin.setRange(0.3, 15.0)
-        self.size_spin.setSingleStep(0.5)
-        self.size_spin.setDecimals(1)
-        self.size_spin.setSuffix(" %")
-        self.size_spin.setValue(self.hint_size * 100)
-        self.size_spin.setToolTip("Size of the selected hint and of new hints, in % of the photo's long side "
-                                  "([ and ] change it)")
-        self.size_spin.valueChanged.connect(self._size_spin_changed)
-        vb.addWidget(self.size_spin)
-        vb.addSeparator()
-        self.saturation_label = QLabel(" Saturation 100 % ")
-        vb.addWidget(self.saturation_label)
-        self.saturation_slider = QSlider(Qt.Orientation.Horizontal)
-        self.saturation_slider.setRange(0, 200)
-        self.saturation_slider.setValue(100)
-        self.saturation_slider.setFixedWidth(140)
-        self.saturation_slider.setToolTip("Global saturation of the result (applied in Lab; the network is "
-                                          "not re-run). Double-click the label to reset.")
-        self.saturation_slider.valueChanged.connect(self._saturation_changed)
-        vb.addWidget(self.saturation_slider)
-        self.addToolBar(vb)
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setFixedSize(QSize(70, 12))
-        self.busy.setTextVisible(False)
-        self.busy.setToolTip("Colorizing…")
-        self.busy.hide()
-        self.ms_label = QLabel("")
-        self.ms_label.setToolTip("Time of the last colorization")
-        self.device_label = QLabel("Model: not loaded yet")
-        self.device_label.setToolTip("Where the network runs (change in Preferences)")
-        sb.addPermanentWidget(self.busy)
-        sb.addPermanentWidget(self.ms_label)
-        sb.addPermanentWidget(self.device_label)
-
     def _connect(self) -> None:
         d = self.document
         d.hints_changed.connect(self._hints_changed)
         d.image_changed.connect(self._image_changed)
         d.dirty_changed.connect(lambda dirty: self.setWindowModified(dirty))
+        self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         for c in (self.canvas, self.result_canvas):
             c.add_requested.connect(self.add_hint_at)
             c.select_requested.connect(self.select_hint)
@@ -390,11 +150,11 @@ class MainWindow(QMainWindow):
     # -- the undo stack of the open photo ---------------------------------------------------
     @property
     def undo_stack(self) -> QUndoStack:
-        return self.undo_group.activeStack() or self._no_photo_stack
+        """The QUndoStack of the open photo's hint edits."""
+        return self.session.stack
 
     def _push(self, command: commands.HintsCommand) -> None:
-        if self.document.is_open:
-            self.undo_stack.push(command)
+        self.session.push(command)
 
     # -- intents -> commands ------------------------------------------------------------------
     def add_hint_at(self, x: float, y: float) -> None:
@@ -497,16 +257,7 @@ class MainWindow(QMainWindow):
             self._selected = -1
         self.canvas.set_hints(hints, self._selected)
         self.hint_panel.set_hints(hints, self._selected)
-        state = self._photos.get(self.document.key)
-        if state is not None:
-            state.hints = hints
         self._request_preview()
-        if self.document.dirty:
-            self._autosave_timer.start()
-        else:
-            self._autosave_timer.stop()
-            if self.document.path is not None:
-                remove_autosave(self.document.path)
         self._update_actions()
 
     def _image_changed(self) -> None:
@@ -627,40 +378,17 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open photo", f"{p}: not enough memory to open this photo")
             return False
         QApplication.restoreOverrideCursor()
-        key = photo_key(p)
-        state = self._photos.get(key)
-        notes = list(image.notes)
-        restore: tuple[Hint, ...] | None = None
-        if state is None:
-            saved: tuple[Hint, ...] = ()
-            side = sidecar_path(p)
-            if side.exists():
-                try:
-                    saved = load_hints(side)
-                except ColorStudioError as exc:
-                    QMessageBox.warning(self, "Hints not loaded",
-                                        f"{exc}\n\nThe photo opens without hints; saving will replace that file.")
-            auto = read_autosave(p)
-            if auto is not None and auto[0] != saved:
-                restore = auto[0]
-                stamp = time.strftime("%H:%M on %d %b", time.localtime(auto[1]))
-                notes.append(f"restored {len(restore)} unsaved hints autosaved at {stamp} "
-                             "(Ctrl+Z goes back to the saved hints)")
-            stack = QUndoStack(self)
-            self.undo_group.addStack(stack)
-            state = PhotoState(stack, saved, saved)
-            self._photos[key] = state
-        self.undo_group.setActiveStack(state.stack)
-        self.document.load(p, image, state.hints, state.saved)
-        if restore is not None:
-            self._push(commands.replace_hints(self.document, restore, "Restore autosaved hints"))
+        report = self.session.open(p, image)
+        if report.sidecar_error:
+            QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
+                                "hints; saving will replace that file.")
         self.select_hint(-1)
         self._remember_recent(p)
         self._update_title()
         self._sync_strip()
         w, h = image.size
-        msg = f"Opened {p.name} ({w} × {h})" + "".join(f"; {n}" for n in notes)
-        self.statusBar().showMessage(msg, 0 if restore is not None else 8000)
+        msg = f"Opened {p.name} ({w} × {h})" + "".join(f"; {n}" for n in report.notes)
+        self.statusBar().showMessage(msg, 0 if report.restored >= 0 else 8000)
         self.photo_opened.emit(str(p))
         return True
 
@@ -679,12 +407,7 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             return self.save_hints()
         if answer == QMessageBox.StandardButton.Discard:
-            state = self._photos.get(doc.key)
-            if state is not None:
-                state.hints = doc.saved_hints
-                state.stack.clear()
-            self._autosave_timer.stop()
-            remove_autosave(doc.path)
+            self.session.discard_changes()
             return True
         return False
 
@@ -731,18 +454,12 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return False
-        target = sidecar_path(doc.path)
         try:
-            save_hints(target, doc.hints)
+            target = self.session.save()
         except (ColorStudioError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot save hints", f"{target}: {getattr(exc, 'strerror', None) or exc}")
+            where = sidecar_path(doc.path)
+            QMessageBox.critical(self, "Cannot save hints", f"{where}: {getattr(exc, 'strerror', None) or exc}")
             return False
-        doc.mark_saved()
-        state = self._photos.get(doc.key)
-        if state is not None:
-            state.saved = doc.hints
-        self._autosave_timer.stop()
-        remove_autosave(doc.path)
         self.folder_model.refresh(doc.path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {target.name}", 6000)
@@ -775,15 +492,8 @@ class MainWindow(QMainWindow):
             self._push(commands.replace_hints(doc, hints, f"Load {len(hints)} hints from {Path(path).name}"))
 
     def autosave_now(self) -> None:
-        """Write the autosave file of the open photo if it has unsaved hints."""
-        doc = self.document
-        self._autosave_timer.stop()
-        if not doc.is_open or not doc.dirty:
-            return
-        try:
-            write_autosave(doc.path, doc.hints)
-        except OSError as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc.strerror or exc}", 8000)
+        """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
+        self.session.autosave_now()
 
     # -- export -------------------------------------------------------------------------------
     def export_dialog(self) -> None:
@@ -859,7 +569,7 @@ class MainWindow(QMainWindow):
 
     # -- batch ---------------------------------------------------------------------------------
     def batch_dialog(self) -> None:
-        from .batch_dialog import BatchDialog, BatchRun, batch_module
+        from .batch_dialog import BatchDialog, batch_module
 
         batch = batch_module()
         if batch is None:

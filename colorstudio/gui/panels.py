@@ -10,10 +10,22 @@ import itertools
 import numpy as np
 from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
-from PySide6.QtWidgets import (QColorDialog, QComboBox, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.color import lab_to_linear, lab_to_rgb, rgb_to_lab
+from ..core.color import ab_to_rgb, lab_to_linear, lab_to_rgb, rgb_to_lab
 from ..core.hints import Hint
 
 AB_RANGE = 110.0
@@ -156,15 +168,13 @@ class GamutWidget(QWidget):
 
     def _pick(self, pos: QPointF) -> None:
         a, b = self._to_ab(pos)
-        lab = np.array([[self.lightness, a, b]], dtype=np.float32)
-        lin = lab_to_linear(lab)[0]
-        if np.any(lin < -1e-3) or np.any(lin > 1 + 1e-3):
-            return  # that colour does not exist at this lightness
-        rgb = (np.clip(lab_to_rgb(lab)[0], 0, 1) * 255 + 0.5).astype(int)
-        self.ab = (a, b)
-        self._last = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+        # Outside the gamut: the most saturated colour of that hue that exists at this lightness.
+        rgb = ab_to_rgb(self.lightness, a, b)
+        lab = rgb_to_lab(np.asarray(rgb, dtype=np.uint8).reshape(1, 3))[0]
+        self.ab = (float(lab[1]), float(lab[2]))
+        self._last = rgb
         self.update()
-        self.colour_picked.emit(self._last, self._gesture)
+        self.colour_picked.emit(rgb, self._gesture)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton:
@@ -350,10 +360,13 @@ class HintListPanel(QWidget):
                     self.list.addItem(QListWidgetItem())
             for i, h in enumerate(hints):
                 item = self.list.item(i)
-                text = f"{i + 1}.  {h.hex}   ({h.x * 100:.0f} %, {h.y * 100:.0f} %)   size {h.size * 100:.1f} %"
-                if item.text() != text:
+                text = f"{i + 1}.  {h.hex}  at {h.x * 100:.0f} %, {h.y * 100:.0f} %"
+                if item.text() != text or item.data(Qt.ItemDataRole.UserRole) != h.size:
                     item.setText(text)
                     item.setIcon(swatch_icon(h.rgb))
+                    item.setData(Qt.ItemDataRole.UserRole, h.size)
+                    item.setToolTip(f"Hint {i + 1}: colour {h.hex}, at x {h.x:.3f}, y {h.y:.3f} of the photo, "
+                                    f"size {h.size * 100:.1f} % of its long side")
             self.list.setCurrentRow(selected if 0 <= selected < len(hints) else -1)
             self.delete_button.setEnabled(0 <= selected < len(hints))
             self.clear_button.setEnabled(bool(hints))
