@@ -87,17 +87,10 @@ def install_excepthook() -> None:
     sys.excepthook = excepthook
 
 
-def _wait_for(signal: object, timeout_s: float) -> bool:
-    loop = QEventLoop()
-    fired = []
-    signal.connect(lambda *a: (fired.append(True), loop.quit()))  # type: ignore[attr-defined]
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    return bool(fired)
-
-
 def run_app(path: str | os.PathLike[str] | None = None, smoke_test: bool = False) -> int:
     """Start the app; return the exit status. smoke_test: open `path`, wait for a result, quit."""
+    if smoke_test and _headless():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # CI machines often have no display
     app = create_app()
     setup_logging()
     install_excepthook()
@@ -111,6 +104,10 @@ def run_app(path: str | os.PathLike[str] | None = None, smoke_test: bool = False
     if path:
         QTimer.singleShot(0, lambda: win.open_path(path))
     return int(app.exec())
+
+
+def _headless() -> bool:
+    return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _smoke_test(app: QApplication, win: object, path: str | os.PathLike[str] | None) -> int:

@@ -260,9 +260,12 @@ class PhotoListModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(len(self.paths) - 1))
             return
         key = str(path)
-        self._flags.pop(key, None)
         row = self._row.get(key, -1)
+        if row < 0:  # the same file under another spelling (symlinks, relative paths)
+            target = Path(path).resolve()
+            row = next((i for i, p in enumerate(self.paths) if p.resolve() == target), -1)
         if row >= 0:
+            self._flags.pop(str(self.paths[row]), None)
             self.dataChanged.emit(self.index(row), self.index(row))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoStack
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._exported: set[str] = set()
         self._batch: Any = None
         self._closing = False
+        self._close_after_export = False
 
         self.view = ViewState(self)
         self.canvas = Canvas(self.view, "input")
@@ -535,21 +536,26 @@ class MainWindow(QMainWindow):
         note = (f"Colorized by ColorStudio {__version__} ({len(doc.hints)} hints); not the original scan")
         meta = {"alpha": image.alpha, "exif": image.exif, "icc_profile": image.icc_profile,
                 "quality": self.settings.jpeg_quality, "description": note}
-        self.controller.request_export(image.pixels, doc.hints, self.saturation, target, meta)
+        self.controller.request_export(image.pixels, doc.hints, self.saturation, target, meta, context=doc.key)
         self.statusBar().showMessage(f"Exporting {target.name} at full resolution…")
         return True
 
-    def _export_done(self, path: str, ms: float) -> None:
+    def _export_done(self, path: str, ms: float, photo: str) -> None:
         self.statusBar().showMessage(f"Exported {path} ({ms / 1000:.1f} s)", 10000)
-        if self.document.path is not None:
-            self._exported.add(self.document.key)
-            self.folder_model.refresh(self.document.path)
+        self._exported.add(photo)
+        self.folder_model.refresh(photo)
         self.export_finished.emit(path)
+        self._close_if_waiting()
 
     def _export_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"Export failed: {message}", 10000)
         QMessageBox.critical(self, "Export failed", message)
         self.export_failed.emit(message)
+        self._close_if_waiting()
+
+    def _close_if_waiting(self) -> None:
+        if self._close_after_export and not self.controller.exports_pending:
+            QTimer.singleShot(0, self.close)
 
     def _is_exported(self, path: Path) -> bool:
         if photo_key(path) in self._exported:
@@ -593,8 +599,8 @@ class MainWindow(QMainWindow):
         from .batch_dialog import BatchRun, batch_module
 
         batch = batch_module()
-        if self.document.dirty:
-            self.save_hints()  # the batch reads each photo's sidecar
+        if self.document.dirty and self.save_hints():  # the batch reads each photo's sidecar
+            self.statusBar().showMessage(f"Saved the hints of {self.document.path.name} for the batch", 8000)
         settings = self.settings
 
         def engine() -> Any:
@@ -708,6 +714,12 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.controller.exports_pending:
+            # Never drop an export the user asked for: close once it is written.
+            self._close_after_export = True
+            self.statusBar().showMessage("Closing when the export in progress is written…")
+            event.ignore()
+            return
         if not self._leave_photo():
             event.ignore()
             return

@@ -150,7 +150,7 @@ class InferenceController(QObject):
 
     preview_ready = Signal(object, float, object)  # rgb array, ms, context
     suggestions_ready = Signal(object, object)  # list of rgb, context
-    export_finished = Signal(str, float)
+    export_finished = Signal(str, float, object)  # path, ms, context
     export_failed = Signal(str)
     inference_failed = Signal(str)
     engine_ready = Signal(str)
@@ -222,9 +222,9 @@ class InferenceController(QObject):
         return job.generation
 
     def request_export(self, image: np.ndarray, hints: tuple[Hint, ...], saturation: float, target: Path,
-                       meta: dict[str, Any]) -> int:
+                       meta: dict[str, Any], context: Any = None) -> int:
         job = Job("export", self._next(), image, tuple(hints), float(saturation), target=Path(target),
-                  export_meta=dict(meta))
+                  export_meta=dict(meta), context=context)
         self._exports.append(job)
         self._dispatch()
         return job.generation
@@ -243,6 +243,12 @@ class InferenceController(QObject):
         """Previews running or waiting: never more than two."""
         running = self._running is not None and self._running.kind == "preview"
         return running + (self._waiting_preview is not None)
+
+    @property
+    def exports_pending(self) -> int:
+        """Exports running or queued."""
+        running = self._running is not None and self._running.kind == "export"
+        return running + len(self._exports)
 
     @property
     def pending(self) -> int:
@@ -290,7 +296,7 @@ class InferenceController(QObject):
             if result.error:
                 self.export_failed.emit(result.error)
             else:
-                self.export_finished.emit(str(result.value), result.ms)
+                self.export_finished.emit(str(result.value), result.ms, job.context)
             return
         if job.kind == "load":
             return  # success and failure are announced by engine_ready / engine_failed

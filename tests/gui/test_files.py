@@ -289,3 +289,23 @@ def test_open_other_formats_and_names(make_window, fake_engine, tmp_path, qtbot,
     win = make_window(fake_engine)
     open_and_wait(win, p, qtbot)
     assert win.document.size == (50, 40)
+
+
+def test_close_waits_for_a_running_export(make_window, photo, tmp_path, qtbot) -> None:  # noqa: ANN001
+    import threading
+
+    from .conftest import FakeEngine
+
+    gate = threading.Event()
+    gate.set()
+    engine = FakeEngine(gate=gate)
+    win = make_window(engine)
+    open_and_wait(win, photo, qtbot)
+    gate.clear()
+    out = tmp_path / "photo_color.png"
+    assert win.export_to(out)
+    win.close()
+    assert win.isVisible() and "export" in win.statusBar().currentMessage()
+    gate.set()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10000)
+    assert out.exists()
