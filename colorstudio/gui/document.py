@@ -52,6 +52,7 @@ class Document(QObject):
         self.preview: np.ndarray | None = None
         self._hints: tuple[Hint, ...] = ()
         self._saved: tuple[Hint, ...] = ()
+        self._key = ""
 
     # -- queries ------------------------------------------------------------------------
     @property
@@ -64,7 +65,8 @@ class Document(QObject):
 
     @property
     def key(self) -> str:
-        return photo_key(self.path) if self.path is not None else ""
+        """The open photo's absolute path as a string ("" if none); resolved once, at load."""
+        return self._key
 
     @property
     def is_open(self) -> bool:
@@ -84,6 +86,7 @@ class Document(QObject):
         """Replace the photo. `saved` are the hints on disk; `hints` the ones to show."""
         was_dirty = self.dirty
         self.path = Path(path)
+        self._key = photo_key(self.path)
         self.image = image
         self.preview = make_preview(image.pixels)
         self._hints = tuple(hints)

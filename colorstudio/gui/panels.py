@@ -33,14 +33,23 @@ RECENT_MAX = 12
 RGB = tuple[int, int, int]
 
 
+_ICONS: dict[tuple[RGB, int], QIcon] = {}
+
+
 def swatch_icon(rgb: RGB, size: int = 16) -> QIcon:
+    key = (tuple(rgb), size)  # type: ignore[assignment]
+    if key in _ICONS:
+        return _ICONS[key]
+    if len(_ICONS) > 4096:
+        _ICONS.clear()
     pm = QPixmap(size, size)
     pm.fill(QColor(*rgb))
     p = QPainter(pm)
     p.setPen(QColor(0, 0, 0, 140))
     p.drawRect(0, 0, size - 1, size - 1)
     p.end()
-    return QIcon(pm)
+    _ICONS[key] = QIcon(pm)
+    return _ICONS[key]
 
 
 def hex_of(rgb: RGB) -> str:
@@ -61,6 +70,8 @@ class Swatch(QToolButton):
         self.set_colour(None)
 
     def set_colour(self, rgb: RGB | None, tip: str = "") -> None:
+        if rgb == self.rgb and self.toolTip() == (tip or (hex_of(rgb) if rgb else "")) and self.styleSheet():
+            return  # style sheets are slow to apply; skip when nothing changes
         self.rgb = rgb
         self.setEnabled(rgb is not None)
         if rgb is None:
@@ -256,6 +267,7 @@ class ColourPanel(QWidget):
             sw.picked.connect(lambda rgb: self.choose(rgb))
             grid.addWidget(sw, i // 6, i % 6)
         lay.addLayout(grid)
+        self._qsettings = QSettings()  # one instance: constructing QSettings re-reads the file
         self.recent: list[RGB] = self._load_recent()
         self._show_recent()
         self.set_current(self.current)
@@ -301,15 +313,17 @@ class ColourPanel(QWidget):
             self.choose((colour.red(), colour.green(), colour.blue()))
 
     def remember(self, rgb: RGB) -> None:
-        self.recent = [rgb] + [c for c in self.recent if c != rgb][: RECENT_MAX - 1]
-        QSettings().setValue("colours/recent", [hex_of(c) for c in self.recent])
-        self._show_recent()
+        recent = [rgb] + [c for c in self.recent if c != rgb][: RECENT_MAX - 1]
+        if recent != self.recent:
+            self.recent = recent
+            self._qsettings.setValue("colours/recent", [hex_of(c) for c in self.recent])
+            self._show_recent()
 
     def _load_recent(self) -> list[RGB]:
         from ..core.hints import parse_color
 
         out: list[RGB] = []
-        raw = QSettings().value("colours/recent", [])
+        raw = self._qsettings.value("colours/recent", [])
         for item in raw if isinstance(raw, list) else [raw]:
             try:
                 out.append(parse_color(item))
@@ -354,10 +368,10 @@ class HintListPanel(QWidget):
     def set_hints(self, hints: tuple[Hint, ...], selected: int) -> None:
         self._updating = True
         try:
-            if self.list.count() != len(hints):
-                self.list.clear()
-                for _ in hints:
-                    self.list.addItem(QListWidgetItem())
+            while self.list.count() > len(hints):
+                self.list.takeItem(self.list.count() - 1)
+            while self.list.count() < len(hints):
+                self.list.addItem(QListWidgetItem())
             for i, h in enumerate(hints):
                 item = self.list.item(i)
                 text = f"{i + 1}.  {h.hex}  at {h.x * 100:.0f} %, {h.y * 100:.0f} %"

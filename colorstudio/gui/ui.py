@@ -84,6 +84,9 @@ def build_panels(win: MainWindow) -> None:
     win.hints_dock = _dock(win, "Hints", "hints_dock", win.hint_panel, right)
     win.history_dock = _dock(win, "History", "history_dock", win.history, right)
     win.tabifyDockWidget(win.hints_dock, win.history_dock)
+    # QUndoView rebuilds its whole list on every step; only keep it attached while it is seen.
+    win.history_dock.visibilityChanged.connect(
+        lambda seen: win.history.setGroup(win.undo_group if seen else None))
     win.hints_dock.raise_()
     win.photos_dock = _dock(win, "Photos", "photos_dock", win.strip, Qt.DockWidgetArea.BottomDockWidgetArea)
     win.photos_dock.hide()
