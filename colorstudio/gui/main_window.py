@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.hint_size = DEFAULT_HINT_SIZE
         self.saturation = 1.0
         self._result: np.ndarray | None = None
+        self._top: Any = None  # workers.TopColours of the shown result
         self.shown_hints: tuple[Hint, ...] | None = None
         self._result_saturation = 1.0
         self._last_error = ""
@@ -170,18 +171,21 @@ class MainWindow(QMainWindow):
         self.select_hint(len(self.document.hints) - 1)
 
     def suggested_colour(self, x: float, y: float) -> tuple[int, int, int] | None:
-        """The model's most likely colour at (x, y): the regression output now shown there.
+        """The model's most likely colour at (x, y), for the hints of the shown result.
 
-        Read from the last result (made by the worker; no network run here), with the global
-        saturation taken back out. None before the first result.
+        No network runs here: the worker sends, with each result, the regression output that
+        engine.suggest ranks first. Engines without it: the shown result's colour there, with
+        the global saturation taken back out. None before the first result.
         """
+        if self._top is not None:
+            return self._top.at(x, y)
         res = self._result
         if res is None:
             return None
         h, w = res.shape[:2]
         r, c = min(h - 1, int(y * h)), min(w - 1, int(x * w))
         patch = res[max(0, r - 1): r + 2, max(0, c - 1): c + 2].reshape(-1, 3)
-        lab = rgb_to_lab(patch.astype(np.uint8)).mean(axis=0)
+        lab = rgb_to_lab(patch).mean(axis=0)
         s = self._result_saturation
         if s < 0.05:
             return None
@@ -264,7 +268,7 @@ class MainWindow(QMainWindow):
     def _image_changed(self) -> None:
         doc = self.document
         self.controller.cancel_previews()
-        self._result = None
+        self._result = self._top = None
         self._selected = -1
         self.canvas.set_photo(array_to_qimage(doc.image.pixels), doc.size)
         self.result_canvas.set_photo(array_to_qimage(doc.preview), doc.size)
@@ -292,11 +296,12 @@ class MainWindow(QMainWindow):
         px = pv[min(h - 1, int(y * h)): min(h - 1, int(y * h)) + 1, min(w - 1, int(x * w)): min(w - 1, int(x * w)) + 1]
         return float(lightness(px[..., :3] if px.ndim == 3 else px).mean())
 
-    def _preview_ready(self, rgb: np.ndarray, ms: float, context: Any) -> None:
+    def _preview_ready(self, rgb: np.ndarray, ms: float, context: Any, top: Any) -> None:
         key, hints, saturation = context
         if key != self.document.key:
             return
         self._result = rgb
+        self._top = top
         self._result_saturation = saturation
         self.shown_hints = hints  # the hints the shown result was made from
         image = array_to_qimage(rgb)

@@ -66,6 +66,39 @@ def _colorize(engine: Any, image: np.ndarray, hints: tuple[Hint, ...], saturatio
     return engine.colorize(image, hints)
 
 
+@dataclass(frozen=True)
+class TopColours:
+    """The network's regression output at the working size: what engine.suggest ranks first.
+
+    lum: (h, w) L; ab: (h, w, 2) Lab units. Lets the GUI thread answer "the model's most
+    likely colour at (x, y)" for a click at once, without running anything.
+    """
+
+    lum: np.ndarray
+    ab: np.ndarray
+
+    def at(self, x: float, y: float) -> tuple[int, int, int]:
+        """engine.suggest(...)[0] at normalised (x, y), for the hints of this prediction."""
+        from ..core.color import ab_to_rgb
+
+        h, w = self.lum.shape
+        row, col = min(h - 1, int(y * h)), min(w - 1, int(x * w))
+        return ab_to_rgb(float(self.lum[row, col]), float(self.ab[row, col, 0]), float(self.ab[row, col, 1]))
+
+
+def _top_colours(engine: Any, job: Job) -> TopColours | None:
+    # Engine.predict caches the pass colorize just made, so this costs nothing; engines
+    # without it (fakes, foreign ones) fall back to reading the shown result.
+    predict = getattr(engine, "predict", None)
+    if not callable(predict):
+        return None
+    try:
+        pred = predict(job.image, job.hints)
+        return TopColours(np.asarray(pred.lum), np.asarray(pred.ab))
+    except Exception:  # noqa: BLE001 - an optional extra, never a failure of the preview
+        return None
+
+
 class _Worker(QObject):
     """Lives in the inference thread; owns the engine. Every slot catches everything."""
 
@@ -106,7 +139,7 @@ class _Worker(QObject):
             if job.kind == "load":
                 value: Any = None
             elif job.kind == "preview":
-                value = _colorize(engine, job.image, job.hints, job.saturation)
+                value = (_colorize(engine, job.image, job.hints, job.saturation), _top_colours(engine, job))
             elif job.kind == "suggest":
                 value = list(engine.suggest(job.image, job.hints, job.point[0], job.point[1], k=job.k))
             elif job.kind == "export":
@@ -148,7 +181,7 @@ class InferenceController(QObject):
     a queue of exports. A new preview replaces the waiting preview (coalescing).
     """
 
-    preview_ready = Signal(object, float, object)  # rgb array, ms, context
+    preview_ready = Signal(object, float, object, object)  # rgb array, ms, context, TopColours or None
     suggestions_ready = Signal(object, object)  # list of rgb, context
     export_finished = Signal(str, float, object)  # path, ms, context
     export_failed = Signal(str)
@@ -310,7 +343,8 @@ class InferenceController(QObject):
         if result.error:
             self.inference_failed.emit(result.error)
         else:
-            self.preview_ready.emit(result.value, result.ms, job.context)
+            rgb, top = result.value
+            self.preview_ready.emit(rgb, result.ms, job.context, top)
 
     # -- shutdown ---------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -25,7 +25,7 @@ def expected_coords(canvas: QWidget, pos: QPoint, width: int, height: int) -> tu
     return (pos.x() - ox) / (width * s), (pos.y() - oy) / (height * s)
 
 
-def test_click_adds_hint_at_clicked_image_coordinates(win, qtbot) -> None:  # noqa: ANN001
+def test_click_adds_hint_at_clicked_image_coordinates(win, qtbot, tiny_engine) -> None:  # noqa: ANN001
     canvas = win.findChild(QWidget, "canvas")
     assert canvas is not None and canvas.isVisible()
     pos = QPoint(canvas.width() // 2 + 37, canvas.height() // 2 - 21)
@@ -35,8 +35,8 @@ def test_click_adds_hint_at_clicked_image_coordinates(win, qtbot) -> None:  # no
     x, y = expected_coords(canvas, pos, 128, 96)
     hint = win.document.hints[0]
     assert hint.x == pytest.approx(x, abs=1e-6) and hint.y == pytest.approx(y, abs=1e-6)
-    # The colour is the model's current colour at that spot (the shown result), not a default.
-    assert hint.rgb == win.suggested_colour(hint.x, hint.y)
+    # Its colour is the model's most likely colour there: engine.suggest's first answer.
+    assert hint.rgb == tiny_engine.suggest(win.document.preview, (), hint.x, hint.y)[0]
 
 
 def test_click_uses_current_colour_by_preference(win, qtbot) -> None:  # noqa: ANN001

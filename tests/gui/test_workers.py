@@ -49,7 +49,7 @@ def test_controller_drops_stale_results_directly(qtbot) -> None:  # noqa: ANN001
     ctl = InferenceController(engine)
     try:
         got: list = []
-        ctl.preview_ready.connect(lambda rgb, ms, ctx: got.append(ctx))
+        ctl.preview_ready.connect(lambda rgb, ms, ctx, top: got.append(ctx))
         image = np.full((20, 30), 100, np.uint8)
         for i in range(5):
             ctl.request_preview(image, (Hint(0.1 * (i + 1), 0.5, (200, 0, 0)),), context=i)
