@@ -1,0 +1,223 @@
+"""Colorize all (or the selected) photos of the open folder, through core.batch.run_batch.
+
+The run happens in a BatchThread; a non-modal progress dialog shows the count, the
+current file and the time left, and Cancel stops after the current photo. At the end the
+photos that failed are listed; the others are done.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QWidget,
+)
+
+from .workers import BatchThread
+
+
+def batch_module() -> Any:
+    """core.batch, or None when this installation does not have it."""
+    try:
+        from ..core import batch
+    except ImportError:
+        return None
+    return batch if hasattr(batch, "run_batch") and hasattr(batch, "BatchOptions") else None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+class BatchDialog(QDialog):
+    """Options of a batch run: output folder, name pattern, format, quality, scope, redo."""
+
+    def __init__(self, input_root: Path, n_all: int, n_selected: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Colorize Photos")
+        self.setObjectName("batch_dialog")
+        self.input_root = input_root
+        s = QSettings()
+        form = QFormLayout(self)
+        self.all = QRadioButton(f"All {n_all} photos of the folder")
+        self.selected = QRadioButton(f"The {n_selected} selected photos")
+        self.selected.setEnabled(n_selected > 0)
+        (self.selected if n_selected > 1 else self.all).setChecked(True)
+        form.addRow("Colorize:", self.all)
+        form.addRow("", self.selected)
+        self.output = QLineEdit(str(s.value("batch/output_dir", "") or input_root.parent / f"{input_root.name}-color"))
+        self.output.setToolTip("Where the colorized copies go (never the photos' own folder)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.output, 1)
+        row.addWidget(browse)
+        form.addRow("Output folder:", row)
+        self.pattern = QLineEdit(str(s.value("batch/pattern", "{stem}.{ext}")))
+        self.pattern.setToolTip("File name of each output: {stem} is the photo's name without extension, "
+                                "{ext} the format's extension, e.g. {stem}_color.{ext}")
+        form.addRow("File names:", self.pattern)
+        self.format = QComboBox()
+        for data, label in (("", "Same as the photo"), ("jpg", "JPEG"), ("png", "PNG"), ("tif", "TIFF"),
+                            ("webp", "WebP")):
+            self.format.addItem(label, data)
+        i = self.format.findData(str(s.value("batch/format", "")))
+        self.format.setCurrentIndex(max(0, i))
+        form.addRow("Format:", self.format)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(int(s.value("batch/quality", 95)))
+        self.quality.setToolTip("JPEG / WebP quality")
+        form.addRow("Quality:", self.quality)
+        self.overwrite = QCheckBox("Redo photos that were already exported")
+        self.overwrite.setToolTip("Off: photos whose output exists are skipped, so a cancelled run resumes")
+        form.addRow("", self.overwrite)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        form.addRow(self.message)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Colorize")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
+        if d:
+            self.output.setText(d)
+
+    def validate(self) -> str:
+        out = Path(self.output.text().strip()).expanduser()
+        if not self.output.text().strip():
+            return "Choose an output folder."
+        if _inside(out, self.input_root):
+            return "Choose an output folder outside the photos' folder: the originals are never written to."
+        if "{stem}" not in self.pattern.text():
+            return "The file-name pattern must contain {stem}, or every photo would get the same name."
+        return ""
+
+    def _accept(self) -> None:
+        problem = self.validate()
+        if problem:
+            self.message.setText(f"<b>{problem}</b>")
+            return
+        s = QSettings()
+        s.setValue("batch/output_dir", self.output.text().strip())
+        s.setValue("batch/pattern", self.pattern.text())
+        s.setValue("batch/format", self.format.currentData())
+        s.setValue("batch/quality", self.quality.value())
+        self.accept()
+
+    def options(self, batch: Any) -> Any:
+        return batch.BatchOptions(output_dir=Path(self.output.text().strip()).expanduser(),
+                                  pattern=self.pattern.text(), format=self.format.currentData(),
+                                  quality=self.quality.value(), overwrite=self.overwrite.isChecked(),
+                                  input_root=self.input_root)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class BatchRun(QObject):
+    """One batch run: its thread and its progress dialog (non-modal: the app stays usable)."""
+
+    finished = Signal(object)  # list of BatchResult (empty on a failure to start)
+
+    def __init__(self, paths: list[Path], options: Any, engine_provider: Callable[[], Any], batch: Any,
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.total = len(paths)
+        self.results: list[Any] = []
+        self.thread = BatchThread(paths, options, engine_provider, batch.run_batch,
+                                  report_path=Path(options.output_dir) / "colorstudio-report.jsonl", parent=self)
+        self.progress = QProgressDialog("Starting…", "Cancel", 0, max(1, self.total), parent)
+        self.progress.setObjectName("batch_progress")
+        self.progress.setWindowTitle("Colorizing photos")
+        self.progress.setWindowModality(Qt.WindowModality.NonModal)
+        self.progress.setAutoClose(False)
+        self.progress.setAutoReset(False)
+        self.progress.setMinimumDuration(0)
+        self.progress.setMinimumWidth(420)
+        self.progress.canceled.connect(self.cancel)
+        self.thread.progress.connect(self._progress)
+        self.thread.finished_with.connect(self._done)
+        self.thread.failed.connect(self._failed)
+        self._t0 = time.monotonic()
+
+    def start(self) -> None:
+        self.progress.show()
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.thread.cancel()
+        self.progress.setLabelText("Stopping after the current photo…")
+        self.progress.setCancelButton(None)
+
+    @property
+    def running(self) -> bool:
+        return self.thread.isRunning()
+
+    def _progress(self, done: int, total: int, current: str, last: Any) -> None:
+        if last is not None:
+            self.results.append(last)
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)
+        if self.thread.cancelled:
+            return
+        elapsed = time.monotonic() - self._t0
+        left = f" – about {_duration(elapsed / done * (total - done))} left" if done else ""
+        self.progress.setLabelText(f"{done} of {total} done{left}\n{Path(current).name}")
+
+    def _done(self, results: list[Any]) -> None:
+        self.thread.wait()
+        self.progress.close()
+        self.results = list(results)
+        failed = [r for r in results if getattr(r, "status", "") == "failed"]
+        done = sum(1 for r in results if getattr(r, "status", "") == "done")
+        skipped = sum(1 for r in results if getattr(r, "status", "") == "skipped")
+        stopped = " (cancelled)" if self.thread.cancelled else ""
+        text = f"{done} colorized, {skipped} skipped (already exported), {len(failed)} failed{stopped}."
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        if failed:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Colorize photos", text, QMessageBox.StandardButton.Ok, parent)
+            box.setInformativeText("These photos failed; the others were done:")
+            box.setDetailedText("\n".join(f"{r.input}: {r.error}" for r in failed))
+            box.open()
+            self._box = box
+        elif parent is not None and hasattr(parent, "statusBar"):
+            parent.statusBar().showMessage(f"Batch finished: {text}", 15000)
+        self.finished.emit(self.results)
+
+    def _failed(self, message: str) -> None:
+        self.thread.wait()
+        self.progress.close()
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        QMessageBox.critical(parent, "Colorize photos", f"The batch could not run: {message}")
+        self.finished.emit([])

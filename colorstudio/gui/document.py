@@ -1,0 +1,155 @@
+"""The open photo and its hints: the one piece of state the commands change.
+
+A `Document` holds the current photo (full-resolution pixels, a downscaled preview for
+live inference) and its hints as an immutable tuple. Only commands call `set_hints`;
+everything else listens to `hints_changed`. The document is dirty when its hints differ
+from the hints last saved to (or loaded from) the sidecar.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QStandardPaths, Signal
+
+from ..core.fileio import atomic_write_text
+from ..core.hints import Hint, hints_to_json, load_hints
+from ..core.images import LoadedImage
+
+PREVIEW_LONG_SIDE = 1024
+
+
+def make_preview(pixels: np.ndarray, long_side: int = PREVIEW_LONG_SIDE) -> np.ndarray:
+    """A copy of `pixels` whose long side is at most `long_side` (area-averaged), same dtype."""
+    h, w = pixels.shape[:2]
+    if max(h, w) <= long_side:
+        return pixels
+    s = long_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def photo_key(path: str | Path) -> str:
+    """A stable key for a photo file (its absolute path)."""
+    return str(Path(path).expanduser().resolve())
+
+
+class Document(QObject):
+    """The open photo and its hints."""
+
+    hints_changed = Signal(object)  # tuple[Hint, ...]
+    image_changed = Signal()
+    dirty_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path: Path | None = None
+        self.image: LoadedImage | None = None
+        self.preview: np.ndarray | None = None
+        self._hints: tuple[Hint, ...] = ()
+        self._saved: tuple[Hint, ...] = ()
+        self._key = ""
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def hints(self) -> tuple[Hint, ...]:
+        return self._hints
+
+    @property
+    def saved_hints(self) -> tuple[Hint, ...]:
+        return self._saved
+
+    @property
+    def key(self) -> str:
+        """The open photo's absolute path as a string ("" if none); resolved once, at load."""
+        return self._key
+
+    @property
+    def is_open(self) -> bool:
+        return self.image is not None
+
+    @property
+    def dirty(self) -> bool:
+        return self._hints != self._saved
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the full-resolution photo, (0, 0) if none."""
+        return self.image.size if self.image is not None else (0, 0)
+
+    # -- changes --------------------------------------------------------------------------
+    def load(self, path: Path, image: LoadedImage, hints: tuple[Hint, ...], saved: tuple[Hint, ...]) -> None:
+        """Replace the photo. `saved` are the hints on disk; `hints` the ones to show."""
+        was_dirty = self.dirty
+        self.path = Path(path)
+        self._key = photo_key(self.path)
+        self.image = image
+        self.preview = make_preview(image.pixels)
+        self._hints = tuple(hints)
+        self._saved = tuple(saved)
+        self.image_changed.emit()
+        self.hints_changed.emit(self._hints)
+        if self.dirty != was_dirty:
+            self.dirty_changed.emit(self.dirty)
+
+    def set_hints(self, hints: tuple[Hint, ...]) -> None:
+        hints = tuple(hints)
+        if hints == self._hints:
+            return
+        was_dirty = self.dirty
+        self._hints = hints
+        self.hints_changed.emit(hints)
+        if self.dirty != was_dirty:
+            self.dirty_changed.emit(self.dirty)
+
+    def mark_saved(self, saved: tuple[Hint, ...] | None = None) -> None:
+        was_dirty = self.dirty
+        self._saved = self._hints if saved is None else tuple(saved)
+        if self.dirty != was_dirty:
+            self.dirty_changed.emit(self.dirty)
+
+
+# -- autosave ----------------------------------------------------------------------------
+def autosave_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".colorstudio") / "autosave"
+
+
+def autosave_path(image_path: str | Path) -> Path:
+    """The autosave file for a photo, in the per-user data folder (never next to the photo)."""
+    digest = hashlib.sha1(photo_key(image_path).encode("utf-8")).hexdigest()[:20]
+    return autosave_dir() / f"{digest}.json"
+
+
+def write_autosave(image_path: str | Path, hints: tuple[Hint, ...]) -> Path:
+    path = autosave_path(image_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = hints_to_json(hints, {"image": photo_key(image_path), "saved_at": time.time()})
+    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_autosave(image_path: str | Path) -> tuple[tuple[Hint, ...], float] | None:
+    """(hints, mtime) of a photo's autosave, or None if there is none (or it is unreadable)."""
+    path = autosave_path(image_path)
+    if not path.exists():
+        return None
+    try:
+        return load_hints(path), path.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+
+
+def remove_autosave(image_path: str | Path) -> None:
+    try:
+        autosave_path(image_path).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+__all__ = ["Document", "make_preview", "photo_key", "autosave_path", "write_autosave", "read_autosave",
+           "remove_autosave", "PREVIEW_LONG_SIDE"]

@@ -1,0 +1,333 @@
+"""Folder browsing: the thumbnail strip, with thumbnails made off the GUI thread and cached.
+
+Thumbnails are decoded in a QThreadPool (JPEG draft mode, so a large scan is cheap),
+cached on disk in the per-user cache folder (keyed by path, size and modification time)
+and in memory (LRU). Only the rows the view asks for are loaded, so a folder of
+thousands of scans opens at once. Badges show which photos have hints and which were
+exported.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QRunnable,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from ..core.hints import sidecar_path
+from ..core.images import READ_SUFFIXES
+
+THUMB = 112
+HAS_HINTS_ROLE = Qt.ItemDataRole.UserRole + 1
+EXPORTED_ROLE = Qt.ItemDataRole.UserRole + 2
+PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+MEMORY_CACHE = 1500
+
+
+def list_photos(folder: Path, recursive: bool = False) -> list[Path]:
+    """The photos in `folder` (sorted), using core.batch.find_photos when it exists."""
+    try:
+        from ..core.batch import find_photos  # written alongside the app; optional here
+    except ImportError:
+        find_photos = None
+    if find_photos is not None:
+        return list(find_photos(Path(folder), recursive=recursive))
+    found: list[Path] = []
+    walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+    for root, dirs, files in walker:
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if not name.startswith(".") and Path(name).suffix.lower() in READ_SUFFIXES:
+                found.append(Path(root) / name)
+    return sorted(found, key=lambda p: str(p).lower())
+
+
+def thumbnail_cache_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    return Path(base or Path.home() / ".cache" / "colorstudio") / "thumbnails"
+
+
+def _cache_file(path: Path, size: int) -> Path | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}"
+    return thumbnail_cache_dir() / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".jpg")
+
+
+def square(img: QImage, size: int = THUMB) -> QImage:
+    """`img` centred on a transparent size x size square, so every item has the same shape."""
+    out = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(Qt.GlobalColor.transparent)
+    p = QPainter(out)
+    p.drawImage((size - img.width()) // 2, (size - img.height()) // 2, img)
+    p.end()
+    return out
+
+
+def make_thumbnail(path: Path, size: int = THUMB) -> QImage:
+    """Decode a small, correctly oriented copy of a photo (any thread). Raises on failure."""
+    from PIL import Image, ImageOps
+
+    cached = _cache_file(path, size)
+    if cached is not None and cached.exists():
+        img = QImage(str(cached))
+        if not img.isNull():
+            return img
+    with Image.open(path) as im:
+        im.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced scale
+        im = ImageOps.exif_transpose(im)
+        im.thumbnail((size, size))
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        if im.mode == "L":
+            im = im.convert("RGB")
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+    data = buf.getvalue()
+    img = QImage.fromData(data, "JPG")
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.part")
+            tmp.write_bytes(data)
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # the cache is an optimisation only
+    return img
+
+
+class _ThumbTask(QRunnable):
+    def __init__(self, loader: ThumbnailLoader, path: Path, generation: int) -> None:
+        super().__init__()
+        self.loader, self.path, self.generation = loader, path, generation
+
+    def run(self) -> None:  # noqa: D102 - pool thread
+        if self.generation != self.loader.generation:
+            return
+        try:
+            img = square(make_thumbnail(self.path, self.loader.size), self.loader.size)
+            self.loader.ready.emit(str(self.path), img, "", self.generation)
+        except Exception as exc:  # noqa: BLE001 - a broken file gets a broken thumbnail
+            self.loader.ready.emit(str(self.path), QImage(), str(exc) or type(exc).__name__, self.generation)
+
+
+class ThumbnailLoader(QObject):
+    """Makes thumbnails in a small thread pool; `ready` arrives on the GUI thread."""
+
+    ready = Signal(str, QImage, str, int)  # path, image (null on failure), error, generation
+
+    def __init__(self, size: int = THUMB, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.size = size
+        self.generation = 0
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(1, min(2, (os.cpu_count() or 2) - 1)))
+        self._pending: set[str] = set()
+
+    def request(self, path: Path) -> None:
+        key = str(path)
+        if key not in self._pending:
+            self._pending.add(key)
+            self.pool.start(_ThumbTask(self, path, self.generation))
+
+    def done(self, path: str) -> None:
+        self._pending.discard(path)
+
+    def reset(self) -> None:
+        self.generation += 1
+        self.pool.clear()
+        self._pending.clear()
+
+    def shutdown(self) -> None:
+        self.reset()
+        self.pool.waitForDone(5000)
+
+
+class PhotoListModel(QAbstractListModel):
+    """The photos of a folder; thumbnails load lazily as rows are shown."""
+
+    def __init__(self, is_exported: Callable[[Path], bool] | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths: list[Path] = []
+        self.root: Path | None = None
+        self.is_exported = is_exported or (lambda p: False)
+        self.loader = ThumbnailLoader(parent=self)
+        self.loader.ready.connect(self._thumbnail_ready)
+        self._thumbs: OrderedDict[str, QImage] = OrderedDict()
+        self._errors: dict[str, str] = {}
+        self._flags: dict[str, tuple[bool, bool]] = {}
+        self._row: dict[str, int] = {}
+        grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
+        grey.fill(QColor(70, 70, 74))
+        self._placeholder = square(grey)
+
+    def set_photos(self, root: Path | None, paths: list[Path]) -> None:
+        self.beginResetModel()
+        self.loader.reset()
+        self.root = root
+        self.paths = list(paths)
+        self._row = {str(p): i for i, p in enumerate(self.paths)}
+        self._flags.clear()
+        self._errors.clear()
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.paths)
+
+    def row_of(self, path: Path | str) -> int:
+        return self._row.get(str(path), -1)
+
+    def _status(self, key: str, path: Path) -> tuple[bool, bool]:
+        if key not in self._flags:
+            self._flags[key] = (sidecar_path(path).exists(), bool(self.is_exported(path)))
+        return self._flags[key]
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.paths):
+            return None
+        path = self.paths[index.row()]
+        key = str(path)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return path.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            img = self._thumbs.get(key)
+            if img is not None:
+                self._thumbs.move_to_end(key)
+                return img
+            if key not in self._errors:
+                self.loader.request(path)
+            return self._placeholder
+        if role == Qt.ItemDataRole.ToolTipRole:
+            hints, exported = self._status(key, path)
+            shown = str(path.relative_to(self.root)) if self.root and path.is_relative_to(self.root) else str(path)
+            notes = [n for n, on in (("has hints", hints), ("exported", exported)) if on]
+            err = self._errors.get(key)
+            return shown + (f"\n{', '.join(notes)}" if notes else "") + (f"\ncannot read: {err}" if err else "")
+        if role == HAS_HINTS_ROLE:
+            return self._status(key, path)[0]
+        if role == EXPORTED_ROLE:
+            return self._status(key, path)[1]
+        if role == PATH_ROLE:
+            return key
+        return None
+
+    def _thumbnail_ready(self, path: str, img: QImage, error: str, generation: int) -> None:
+        self.loader.done(path)
+        if generation != self.loader.generation:
+            return
+        if img.isNull():
+            self._errors[path] = error or "unreadable"
+            broken = QImage(self._placeholder)
+            p = QPainter(broken)
+            p.setPen(QPen(QColor(220, 80, 80), 3))
+            p.drawLine(20, 20, broken.width() - 20, broken.height() - 20)
+            p.drawLine(broken.width() - 20, 20, 20, broken.height() - 20)
+            p.end()
+            img = broken
+        self._thumbs[path] = img
+        while len(self._thumbs) > MEMORY_CACHE:
+            self._thumbs.popitem(last=False)
+        row = self._row.get(path, -1)
+        if row >= 0:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def refresh(self, path: Path | str | None = None) -> None:
+        """Re-check the badges of one photo (or all)."""
+        if path is None:
+            self._flags.clear()
+            if self.paths:
+                self.dataChanged.emit(self.index(0), self.index(len(self.paths) - 1))
+            return
+        key = str(path)
+        row = self._row.get(key, -1)
+        if row < 0:  # the same file under another spelling (symlinks, relative paths)
+            target = Path(path).resolve()
+            row = next((i for i, p in enumerate(self.paths) if p.resolve() == target), -1)
+        if row >= 0:
+            self._flags.pop(str(self.paths[row]), None)
+            self.dataChanged.emit(self.index(row), self.index(row))
+
+
+class BadgeDelegate(QStyledItemDelegate):
+    """Paints the thumbnail, then small badges: "H" has hints, "✓" exported."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        badges = []
+        if index.data(HAS_HINTS_ROLE):
+            badges.append(("H", QColor(40, 110, 220)))
+        if index.data(EXPORTED_ROLE):
+            badges.append(("✓", QColor(30, 150, 70)))
+        if not badges:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        f = QFont(painter.font())
+        f.setBold(True)
+        f.setPointSizeF(max(6.0, f.pointSizeF() * 0.8))
+        painter.setFont(f)
+        d = 18
+        x = option.rect.right() - d - 6
+        for text, colour in badges:
+            r = QRect(x, option.rect.top() + 4, d, d)
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.setBrush(colour)
+            painter.drawEllipse(r)
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+            x -= d + 3
+        painter.restore()
+
+
+class PhotoStrip(QListView):
+    """A horizontal strip of thumbnails (icon mode, lazily laid out)."""
+
+    def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 20, THUMB + 26))
+        self.setSpacing(4)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setItemDelegate(BadgeDelegate(self))
+        self.setToolTip("Photos of the open folder: click to open; Ctrl/Shift-click to select several "
+                        "for Colorize Selected. Badges: H has hints, ✓ exported.")
+        self.setMinimumHeight(THUMB + 48)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(800, THUMB + 50)
+
+    def selected_paths(self) -> list[Path]:
+        model = self.model()
+        rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
+        return [model.paths[r] for r in rows] if isinstance(model, PhotoListModel) else []

@@ -1,0 +1,738 @@
+"""The main window: wiring only.
+
+Canvas intents become commands on the photo's QUndoStack; commands change the Document;
+`document.hints_changed` drives re-inference, the hint list, the markers and autosave, so
+undo, redo, loading a sidecar and editing all take one path.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from .. import __version__
+from ..core.color import ab_to_rgb, lightness, rgb_to_lab
+from ..core.errors import ColorStudioError
+from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
+from ..core.images import READ_SUFFIXES, WRITE_FORMATS, read_image
+from ..core.settings import Settings, load_settings, save_settings
+from . import commands, ui
+from ._compat import freeze_startup_objects
+from .canvas import Canvas, ViewState, array_to_qimage
+from .document import photo_key
+from .folder import PhotoListModel, PhotoStrip, list_photos
+from .session import PhotoSession
+from .workers import InferenceController
+
+RECENT_MAX = 10
+IMAGE_FILTER = "Photos ({});;All files (*)".format(" ".join(f"*{s}" for s in READ_SUFFIXES))
+
+
+def can_ask_user() -> bool:
+    """False where nobody can answer a modal question (offscreen tests, the smoke test)."""
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+def ensure_app_identity() -> None:
+    """Organisation and application names: QSettings and QStandardPaths use them."""
+    app = QApplication.instance()
+    if app is not None:
+        if not app.organizationName():
+            app.setOrganizationName("ColorStudio")
+        if app.applicationName() in ("", "python", "python3") or app.applicationName().startswith("python"):
+            app.setApplicationName("ColorStudio")
+
+
+class MainWindow(QMainWindow):
+    """ColorStudio's window. `engine`: a colorization engine; None loads the configured one lazily."""
+
+    result_ready = Signal()
+    export_finished = Signal(str)
+    export_failed = Signal(str)
+    photo_opened = Signal(str)
+
+    def __init__(self, engine: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        ensure_app_identity()
+        freeze_startup_objects()
+        self.settings: Settings = load_settings()
+        self.session = PhotoSession(self)
+        self.document = self.session.document
+        self.undo_group = self.session.undo_group
+        self._selected = -1
+        self._drag_ids = itertools.count(1)
+        self._drag = next(self._drag_ids)
+        self._resize_gesture = next(self._drag_ids)
+        self.hint_size = DEFAULT_HINT_SIZE
+        self.saturation = 1.0
+        self._result: np.ndarray | None = None
+        self._top: Any = None  # workers.TopColours of the shown result
+        self.shown_hints: tuple[Hint, ...] | None = None
+        self._result_saturation = 1.0
+        self._last_error = ""
+        self._engine_error_shown = ""
+        self._exported: set[str] = set()
+        self._batch: Any = None
+        self._closing = False
+        self._close_after_export = False
+
+        self.view = ViewState(self)
+        self.canvas = Canvas(self.view, "input")
+        self.canvas.setObjectName("canvas")
+        self.canvas.setToolTip("Click to add a colour hint; drag a hint to move it; right-click a hint to delete "
+                               "it; drag elsewhere to pan; wheel to zoom")
+        self.result_canvas = Canvas(self.view, "result")
+        self.result_canvas.setObjectName("result_canvas")
+        self.result_canvas.setToolTip("The colorized result (live preview); drag to pan, wheel to zoom")
+
+        factory = None if engine is not None else self._engine_factory(self.settings)
+        self.controller = InferenceController(engine, factory, parent=self)
+        self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self)
+        self.strip = PhotoStrip(self.folder_model)
+
+        ui.build(self)
+        self._connect()
+
+        self.setAcceptDrops(True)
+        self.setWindowTitle("ColorStudio")
+        self.resize(1360, 860)
+        self._restore_layout()
+        self._update_actions()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.controller.shutdown)
+
+    # -- construction ----------------------------------------------------------------------
+    @staticmethod
+    def _engine_factory(settings: Settings) -> Callable[[], Any]:
+        def load() -> Any:
+            from ..core.engine import load_engine
+
+            return load_engine(settings.model, device=settings.device, working_size=settings.working_size)
+
+        return load
+
+    def _connect(self) -> None:
+        d = self.document
+        d.hints_changed.connect(self._hints_changed)
+        d.image_changed.connect(self._image_changed)
+        d.dirty_changed.connect(lambda dirty: self.setWindowModified(dirty))
+        self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        for c in (self.canvas, self.result_canvas):
+            c.add_requested.connect(self.add_hint_at)
+            c.select_requested.connect(self.select_hint)
+            c.move_requested.connect(self._move_requested)
+            c.drag_finished.connect(self._drag_finished)
+            c.remove_requested.connect(self.remove_hint)
+        self.hint_panel.select_requested.connect(self.select_hint)
+        self.hint_panel.remove_requested.connect(self.remove_hint)
+        self.hint_panel.clear_requested.connect(self.clear_hints)
+        self.colour_panel.colour_chosen.connect(self._colour_chosen)
+        self.colour_panel.new_hint_mode_changed.connect(self._new_hint_mode_changed)
+        ctl = self.controller
+        ctl.preview_ready.connect(self._preview_ready)
+        ctl.suggestions_ready.connect(self._suggestions_ready)
+        ctl.inference_failed.connect(self._inference_failed)
+        ctl.export_finished.connect(self._export_done)
+        ctl.export_failed.connect(self._export_failed)
+        ctl.engine_ready.connect(self._engine_ready)
+        ctl.engine_failed.connect(self._engine_failed)
+        ctl.busy_changed.connect(self.busy.setVisible)
+        self.strip.clicked.connect(lambda idx: self.open_image(self.folder_model.paths[idx.row()]))
+        self.strip.activated.connect(lambda idx: self.open_image(self.folder_model.paths[idx.row()]))
+        self.undo_group.indexChanged.connect(lambda _i: self._update_actions())
+
+    # -- the undo stack of the open photo ---------------------------------------------------
+    @property
+    def undo_stack(self) -> QUndoStack:
+        """The QUndoStack of the open photo's hint edits."""
+        return self.session.stack
+
+    def _push(self, command: commands.HintsCommand) -> None:
+        self.session.push(command)
+
+    # -- intents -> commands ------------------------------------------------------------------
+    def add_hint_at(self, x: float, y: float) -> None:
+        """Add a hint at normalised (x, y): the model's colour there, or the current colour."""
+        if not self.document.is_open:
+            return
+        rgb = self.colour_panel.current
+        if self.settings.hint_colour != "current":
+            rgb = self.suggested_colour(x, y) or rgb
+        hint = Hint(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), rgb, self.hint_size)
+        self._push(commands.add_hint(self.document, hint))
+        self.select_hint(len(self.document.hints) - 1)
+
+    def suggested_colour(self, x: float, y: float) -> tuple[int, int, int] | None:
+        """The model's most likely colour at (x, y), for the hints of the shown result.
+
+        No network runs here: the worker sends, with each result, the regression output that
+        engine.suggest ranks first. Engines without it: the shown result's colour there, with
+        the global saturation taken back out. None before the first result.
+        """
+        if self._top is not None:
+            return self._top.at(x, y)
+        res = self._result
+        if res is None:
+            return None
+        h, w = res.shape[:2]
+        r, c = min(h - 1, int(y * h)), min(w - 1, int(x * w))
+        patch = res[max(0, r - 1): r + 2, max(0, c - 1): c + 2].reshape(-1, 3)
+        lab = rgb_to_lab(patch).mean(axis=0)
+        s = self._result_saturation
+        if s < 0.05:
+            return None
+        return ab_to_rgb(float(lab[0]), float(lab[1]) / s, float(lab[2]) / s)
+
+    def select_hint(self, index: int) -> None:
+        hints = self.document.hints
+        index = index if 0 <= index < len(hints) else -1
+        if index != self._selected:
+            self._drag = next(self._drag_ids)
+            self._resize_gesture = next(self._drag_ids)
+        self._selected = index
+        self.canvas.set_hints(hints, index)
+        self.hint_panel.set_hints(hints, index)
+        if index >= 0:
+            hint = hints[index]
+            self.colour_panel.set_current(hint.rgb, self._lightness_at(hint.x, hint.y))
+            self.size_spin.blockSignals(True)
+            self.size_spin.setValue(hint.size * 100)
+            self.size_spin.blockSignals(False)
+            self._request_suggestions(index)
+        else:
+            self.colour_panel.set_suggestions([], "Select a hint to see the model's suggestions")
+        self._update_actions()
+
+    def _move_requested(self, index: int, x: float, y: float) -> None:
+        if 0 <= index < len(self.document.hints):
+            self._push(commands.move_hint(self.document, index, x, y, self._drag))
+
+    def _drag_finished(self, index: int) -> None:
+        self._drag = next(self._drag_ids)
+        if index == self._selected:
+            self.select_hint(index)  # refresh suggestions and the gamut at the new spot
+
+    def remove_hint(self, index: int) -> None:
+        if 0 <= index < len(self.document.hints):
+            self._push(commands.remove_hint(self.document, index))
+            self.select_hint(-1 if self._selected == index else
+                             self._selected - (1 if self._selected > index else 0))
+
+    def delete_selected(self) -> None:
+        if self._selected >= 0:
+            self.remove_hint(self._selected)
+
+    def clear_hints(self) -> None:
+        if self.document.hints:
+            self._push(commands.clear_hints(self.document))
+
+    def _colour_chosen(self, rgb: tuple[int, int, int], gesture: int) -> None:
+        i = self._selected
+        if 0 <= i < len(self.document.hints) and self.document.hints[i].rgb != tuple(rgb):
+            self._push(commands.recolour_hint(self.document, i, tuple(rgb), gesture or None))
+
+    def _size_spin_changed(self, value: float) -> None:
+        self.hint_size = min(1.0, max(0.001, value / 100))
+        i = self._selected
+        if 0 <= i < len(self.document.hints) and abs(self.document.hints[i].size - self.hint_size) > 1e-9:
+            self._push(commands.resize_hint(self.document, i, self.hint_size, self._resize_gesture))
+
+    def _step_hint_size(self, factor: float) -> None:
+        self.size_spin.setValue(self.size_spin.value() * factor)
+
+    def _saturation_changed(self, value: int) -> None:
+        self.saturation = value / 100
+        self.saturation_label.setText(f" Saturation {value} % ")
+        self._request_preview()
+
+    def _new_hint_mode_changed(self, mode: str) -> None:
+        self._apply_settings(self.settings.updated(hint_colour=mode), reload_engine=False)
+
+    # -- document -> views, inference, autosave -------------------------------------------------
+    def _hints_changed(self, hints: tuple[Hint, ...]) -> None:
+        if self._selected >= len(hints):
+            self._selected = -1
+        self.canvas.set_hints(hints, self._selected)
+        self.hint_panel.set_hints(hints, self._selected)
+        self._request_preview()
+        self._update_actions()
+
+    def _image_changed(self) -> None:
+        doc = self.document
+        self.controller.cancel_previews()
+        self._result = self._top = None
+        self._selected = -1
+        self.canvas.set_photo(array_to_qimage(doc.image.pixels), doc.size)
+        self.result_canvas.set_photo(array_to_qimage(doc.preview), doc.size)
+        self.result_canvas.set_placeholder("Colorizing…")
+        self.view.set_fit()
+
+    def _request_preview(self) -> None:
+        doc = self.document
+        if doc.is_open and not self._closing:
+            self.controller.request_preview(doc.preview, doc.hints, self.saturation,
+                                            context=(doc.key, doc.hints, self.saturation))
+
+    def _request_suggestions(self, index: int) -> None:
+        doc = self.document
+        hint = doc.hints[index]
+        others = doc.hints[:index] + doc.hints[index + 1:]
+        self.colour_panel.set_suggestions([], "Model suggestions: computing…")
+        self.controller.request_suggestions(doc.preview, others, hint.x, hint.y, 8, context=(doc.key, hint))
+
+    def _lightness_at(self, x: float, y: float) -> float:
+        pv = self.document.preview
+        if pv is None:
+            return 50.0
+        h, w = pv.shape[:2]
+        px = pv[min(h - 1, int(y * h)): min(h - 1, int(y * h)) + 1, min(w - 1, int(x * w)): min(w - 1, int(x * w)) + 1]
+        return float(lightness(px[..., :3] if px.ndim == 3 else px).mean())
+
+    def _preview_ready(self, rgb: np.ndarray, ms: float, context: Any, top: Any) -> None:
+        key, hints, saturation = context
+        if key != self.document.key:
+            return
+        self._result = rgb
+        self._top = top
+        self._result_saturation = saturation
+        self.shown_hints = hints  # the hints the shown result was made from
+        image = array_to_qimage(rgb)
+        self.result_canvas.set_result(image)
+        self.canvas.set_result(image)
+        self.ms_label.setText(f"Last: {ms:.0f} ms")
+        if self._last_error:
+            self._last_error = ""
+            self.statusBar().clearMessage()
+        self.result_ready.emit()
+
+    def _suggestions_ready(self, colours: list[tuple[int, int, int]], context: Any) -> None:
+        key, hint = context
+        i = self._selected
+        if key == self.document.key and 0 <= i < len(self.document.hints) and \
+                (self.document.hints[i].x, self.document.hints[i].y) == (hint.x, hint.y):
+            self.colour_panel.set_suggestions(colours)
+
+    def _inference_failed(self, message: str) -> None:
+        if message != self._last_error:
+            self._last_error = message
+            self.statusBar().showMessage(f"Colorization failed: {message}")
+        self.result_canvas.set_placeholder(f"No result: {message}")
+
+    def _engine_ready(self, description: str) -> None:
+        self.device_label.setText(f"Device: {description}")
+        self._engine_error_shown = ""
+
+    def _engine_failed(self, message: str) -> None:
+        self.device_label.setText("Model: not loaded")
+        self._last_error = message
+        self.statusBar().showMessage(message)
+        self.result_canvas.set_placeholder(f"{message}\n\nChoose a model file in Preferences (Ctrl+,).")
+        if message != self._engine_error_shown:
+            self._engine_error_shown = message
+            # Non-blocking: the photo and its hints stay editable without a model.
+            box = QMessageBox(QMessageBox.Icon.Critical, "Model not available",
+                              f"{message}\n\nYou can still place and save hints. Choose a model file in "
+                              "Preferences (Ctrl+,).", QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("engine_error")
+            box.open()
+            self._engine_box = box
+
+    # -- opening ------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(self.document.path.parent) if self.document.path else str(QSettings().value("last_dir", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def open_folder_dialog(self) -> None:
+        start = str(QSettings().value("last_dir", ""))
+        path = QFileDialog.getExistingDirectory(self, "Open folder of photos", start)
+        if path:
+            self.open_folder(path, recursive=self.act_recursive.isChecked())
+
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """A photo or a folder (command line, drag and drop)."""
+        p = Path(path).expanduser()
+        if p.is_dir():
+            return self.open_folder(p, recursive=self.act_recursive.isChecked())
+        return self.open_image(p)
+
+    def open_image(self, path: str | os.PathLike[str]) -> bool:
+        """Open a photo with its hints (session, autosave, or sidecar). False if not opened."""
+        p = Path(path).expanduser()
+        if self.document.path is not None and photo_key(p) == self.document.key:
+            return True
+        if not self._leave_photo():
+            return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            image = read_image(p, max_pixels=int(self.settings.max_megapixels * 1e6))
+        except (ColorStudioError, OSError, ValueError) as exc:
+            QApplication.restoreOverrideCursor()
+            QMessageBox.critical(self, "Cannot open photo", str(exc))
+            return False
+        except MemoryError:
+            QApplication.restoreOverrideCursor()
+            QMessageBox.critical(self, "Cannot open photo", f"{p}: not enough memory to open this photo")
+            return False
+        QApplication.restoreOverrideCursor()
+        report = self.session.open(p, image)
+        if report.sidecar_error:
+            QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
+                                "hints; saving will replace that file.")
+        self.select_hint(-1)
+        self._remember_recent(p)
+        self._update_title()
+        self._sync_strip()
+        w, h = image.size
+        msg = f"Opened {p.name} ({w} × {h})" + "".join(f"; {n}" for n in report.notes)
+        self.statusBar().showMessage(msg, 0 if report.restored >= 0 else 8000)
+        self.photo_opened.emit(str(p))
+        return True
+
+    def _leave_photo(self) -> bool:
+        """Before another photo replaces this one (or the window closes): keep or drop edits."""
+        doc = self.document
+        if not doc.is_open or not doc.dirty:
+            return True
+        if not can_ask_user():
+            self.autosave_now()  # nobody to ask: keep the work in the autosave and the session
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved hints", f"Save the hint changes of {doc.path.name}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_hints()
+        if answer == QMessageBox.StandardButton.Discard:
+            self.session.discard_changes()
+            return True
+        return False
+
+    def open_folder(self, folder: str | os.PathLike[str], recursive: bool = False) -> bool:
+        root = Path(folder).expanduser()
+        try:
+            photos = list_photos(root, recursive=recursive)
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot open folder", f"{root}: {exc.strerror or exc}")
+            return False
+        QSettings().setValue("last_dir", str(root))
+        self.folder_model.set_photos(root, photos)
+        self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
+        self.photos_dock.show()
+        self._update_actions()
+        if not photos:
+            self.statusBar().showMessage(f"No photos in {root}", 8000)
+            return True
+        return self.open_image(photos[0])
+
+    def next_photo(self) -> None:
+        self._step_photo(1)
+
+    def previous_photo(self) -> None:
+        self._step_photo(-1)
+
+    def _step_photo(self, step: int) -> None:
+        paths = self.folder_model.paths
+        if not paths:
+            return
+        row = self.folder_model.row_of(self.document.path) if self.document.path else -1
+        row = min(len(paths) - 1, max(0, row + step)) if row >= 0 else 0
+        self.open_image(paths[row])
+
+    def _sync_strip(self) -> None:
+        row = self.folder_model.row_of(self.document.path) if self.document.path else -1
+        if row >= 0:
+            idx = self.folder_model.index(row)
+            self.strip.setCurrentIndex(idx)
+            self.strip.scrollTo(idx)
+
+    # -- saving -------------------------------------------------------------------------------
+    def save_hints(self) -> bool:
+        doc = self.document
+        if not doc.is_open:
+            return False
+        try:
+            target = self.session.save()
+        except (ColorStudioError, OSError) as exc:
+            where = sidecar_path(doc.path)
+            QMessageBox.critical(self, "Cannot save hints", f"{where}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.folder_model.refresh(doc.path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {target.name}", 6000)
+        return True
+
+    def save_hints_as(self) -> None:
+        doc = self.document
+        if not doc.is_open:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save hints as", str(sidecar_path(doc.path)),
+                                              "ColorStudio hints (*.json)")
+        if path:
+            try:
+                save_hints(path, doc.hints)
+                self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {Path(path).name}", 6000)
+            except (ColorStudioError, OSError) as exc:
+                QMessageBox.critical(self, "Cannot save hints", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+
+    def load_hints_dialog(self) -> None:
+        doc = self.document
+        if not doc.is_open:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Load hints", str(doc.path.parent), "ColorStudio hints (*.json)")
+        if path:
+            try:
+                hints = load_hints(path)
+            except ColorStudioError as exc:
+                QMessageBox.critical(self, "Cannot load hints", str(exc))
+                return
+            self._push(commands.replace_hints(doc, hints, f"Load {len(hints)} hints from {Path(path).name}"))
+
+    def autosave_now(self) -> None:
+        """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
+        self.session.autosave_now()
+
+    # -- export -------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        doc = self.document
+        if not doc.is_open:
+            return
+        ext = self.settings.export_format if f".{self.settings.export_format}" in WRITE_FORMATS else "jpg"
+        start_dir = Path(str(QSettings().value("export_dir", "") or doc.path.parent))
+        default = start_dir / f"{doc.path.stem}_colorized.{ext}"
+        filters = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff)"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export colorized photo", str(default), filters)
+        if not path:
+            return
+        if Path(path).suffix.lower() not in WRITE_FORMATS:
+            path += {"PNG": ".png", "TIFF": ".tif"}.get(chosen.split(" ")[0], ".jpg")
+        QSettings().setValue("export_dir", str(Path(path).parent))
+        self.export_to(path)
+
+    def export_to(self, path: str | os.PathLike[str]) -> bool:
+        """Colorize the full-resolution photo in the worker and write it to `path`."""
+        doc = self.document
+        if not doc.is_open:
+            return False
+        target = Path(path).expanduser()
+        problem = ""
+        if target.suffix.lower() not in WRITE_FORMATS:
+            problem = f"{target.name}: unsupported file type; use .jpg, .png or .tif"
+        elif photo_key(target) == doc.key or (target.exists() and os.path.samefile(target, doc.path)):
+            problem = f"{target}: that is the original photo; the original is never overwritten"
+        elif photo_key(target) == photo_key(sidecar_path(doc.path)):
+            problem = f"{target}: that is the hints file"
+        elif not target.parent.is_dir():
+            problem = f"{target}: the folder {target.parent} does not exist"
+        if problem:
+            QMessageBox.critical(self, "Cannot export", problem)
+            self.export_failed.emit(problem)
+            return False
+        image = doc.image
+        note = (f"Colorized by ColorStudio {__version__} ({len(doc.hints)} hints); not the original scan")
+        meta = {"alpha": image.alpha, "exif": image.exif, "icc_profile": image.icc_profile,
+                "quality": self.settings.jpeg_quality, "description": note}
+        self.controller.request_export(image.pixels, doc.hints, self.saturation, target, meta, context=doc.key)
+        self.statusBar().showMessage(f"Exporting {target.name} at full resolution…")
+        return True
+
+    def _export_done(self, path: str, ms: float, photo: str) -> None:
+        self.statusBar().showMessage(f"Exported {path} ({ms / 1000:.1f} s)", 10000)
+        self._exported.add(photo)
+        self.folder_model.refresh(photo)
+        self.export_finished.emit(path)
+        self._close_if_waiting()
+
+    def _export_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Export failed: {message}", 10000)
+        QMessageBox.critical(self, "Export failed", message)
+        self.export_failed.emit(message)
+        self._close_if_waiting()
+
+    def _close_if_waiting(self) -> None:
+        if self._close_after_export and not self.controller.exports_pending:
+            QTimer.singleShot(0, self.close)
+
+    def _is_exported(self, path: Path) -> bool:
+        if photo_key(path) in self._exported:
+            return True
+        out = str(QSettings().value("batch/output_dir", "") or "")
+        if not out:
+            return False
+        pattern = str(QSettings().value("batch/pattern", "{stem}.{ext}"))
+        fmt = str(QSettings().value("batch/format", "") or "")
+        root = self.folder_model.root
+        try:
+            rel = path.parent.relative_to(root) if root is not None else Path()
+            name = pattern.format(stem=path.stem, ext=fmt or path.suffix.lstrip(".").lower(), name=path.name)
+        except (ValueError, KeyError, IndexError):
+            return False
+        return (Path(out) / rel / name).exists()
+
+    # -- batch ---------------------------------------------------------------------------------
+    def batch_dialog(self) -> None:
+        from .batch_dialog import BatchDialog, batch_module
+
+        batch = batch_module()
+        if batch is None:
+            QMessageBox.information(self, "Colorize photos", "Batch colorization is not available in this "
+                                    "installation (colorstudio.core.batch is missing).")
+            return
+        if not self.folder_model.paths or self.folder_model.root is None:
+            QMessageBox.information(self, "Colorize photos", "Open a folder first (File > Open Folder).")
+            return
+        if self._batch is not None and self._batch.running:
+            QMessageBox.information(self, "Colorize photos", "A batch is already running.")
+            return
+        selected = self.strip.selected_paths()
+        dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected), self)
+        if dlg.exec() != BatchDialog.DialogCode.Accepted:
+            return
+        self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options(batch))
+
+    def start_batch(self, paths: list[Path], options: Any) -> Any:
+        """Run core.batch.run_batch over `paths` in a thread, with a progress dialog."""
+        from .batch_dialog import BatchRun, batch_module
+
+        batch = batch_module()
+        if self.document.dirty and self.save_hints():  # the batch reads each photo's sidecar
+            self.statusBar().showMessage(f"Saved the hints of {self.document.path.name} for the batch", 8000)
+        settings = self.settings
+
+        def engine() -> Any:
+            return self.controller.engine or self._engine_factory(settings)()
+
+        self._batch = BatchRun(paths, options, engine, batch, self)
+        self._batch.finished.connect(lambda _r: self.folder_model.refresh())
+        self._batch.start()
+        return self._batch
+
+    # -- preferences ---------------------------------------------------------------------------
+    def preferences_dialog(self) -> None:
+        from .preferences import PreferencesDialog
+
+        dlg = PreferencesDialog(self.settings, self)
+        if dlg.exec() == PreferencesDialog.DialogCode.Accepted:
+            new = dlg.settings()
+            reload_engine = (new.model, new.device, new.working_size) != \
+                (self.settings.model, self.settings.device, self.settings.working_size)
+            self._apply_settings(new, reload_engine)
+
+    def _apply_settings(self, new: Settings, reload_engine: bool) -> None:
+        try:
+            save_settings(new)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Preferences not saved: {exc.strerror or exc}", 8000)
+        self.settings = new
+        self.colour_panel.set_new_hint_mode(new.hint_colour)
+        if reload_engine:
+            self.device_label.setText("Model: loading…")
+            self._engine_error_shown = ""
+            self.controller.set_engine(None, self._engine_factory(new))
+            self._request_preview()
+
+    # -- views ---------------------------------------------------------------------------------
+    def set_split_view(self, on: bool) -> None:
+        self.result_canvas.setVisible(not on)
+        self.canvas.set_mode("split" if on else "input")
+        self.split_row.setVisible(on)
+
+    def _update_title(self) -> None:
+        doc = self.document
+        name = doc.path.name if doc.path else ""
+        self.setWindowTitle(f"{name}[*] – ColorStudio" if name else "ColorStudio")
+        self.setWindowModified(doc.dirty)
+
+    def _update_actions(self) -> None:
+        is_open = self.document.is_open
+        has = bool(self.document.hints)
+        for act in (self.act_save, self.act_save_as, self.act_load_hints, self.act_export):
+            act.setEnabled(is_open)
+        self.act_clear.setEnabled(has)
+        self.act_delete.setEnabled(self._selected >= 0)
+        n = len(self.folder_model.paths)
+        self.act_next.setEnabled(n > 0)
+        self.act_prev.setEnabled(n > 0)
+        self.act_batch.setEnabled(n > 0)
+
+    # -- recent files --------------------------------------------------------------------------
+    def _remember_recent(self, path: Path) -> None:
+        s = QSettings()
+        items = [str(x) for x in (s.value("recent_files", []) or []) if isinstance(x, str)]
+        key = str(path.resolve())
+        items = [key] + [x for x in items if x != key][: RECENT_MAX - 1]
+        s.setValue("recent_files", items)
+        s.setValue("last_dir", str(path.parent))
+
+    def recent_files(self) -> list[str]:
+        raw = QSettings().value("recent_files", []) or []
+        return [str(x) for x in (raw if isinstance(raw, list) else [raw])]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_files()
+        for i, item in enumerate(items):
+            act = self.recent_menu.addAction(f"&{(i + 1) % 10}  {Path(item).name}")
+            act.setToolTip(item)
+            act.setEnabled(Path(item).exists())
+            act.triggered.connect(lambda _c=False, p=item: self.open_path(p))
+        if not items:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", lambda: QSettings().setValue("recent_files", []))
+
+    # -- window events -------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                event.acceptProposedAction()
+                self.open_path(url.toLocalFile())
+                return
+
+    def _restore_layout(self) -> None:
+        s = QSettings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        self.photos_dock.hide()  # shown again when a folder opens
+
+    def save_layout(self) -> None:
+        s = QSettings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.controller.exports_pending:
+            # Never drop an export the user asked for: close once it is written.
+            self._close_after_export = True
+            self.statusBar().showMessage("Closing when the export in progress is written…")
+            event.ignore()
+            return
+        if not self._leave_photo():
+            event.ignore()
+            return
+        if self._batch is not None and self._batch.running:
+            self._batch.cancel()
+            self._batch.thread.wait()
+        self._closing = True
+        self.save_layout()
+        self.controller.shutdown()
+        self.folder_model.loader.shutdown()
+        event.accept()

@@ -1,0 +1,146 @@
+"""The photos of a session: the open document, one undo history per photo, autosave.
+
+`PhotoSession` decides which hints a photo opens with (those left in this session, an
+autosave newer than the sidecar, or the sidecar), keeps one QUndoStack per photo in a
+QUndoGroup (the open photo's stack is the active one), writes the autosave a moment after
+each change, and saves to the sidecar. It shows no dialogs: failures are raised or
+returned for the window to show.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoGroup, QUndoStack
+
+from ..core.errors import ColorStudioError
+from ..core.hints import Hint, load_hints, save_hints, sidecar_path
+from ..core.images import LoadedImage
+from . import commands
+from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
+
+AUTOSAVE_DELAY_MS = 1000
+
+
+@dataclass
+class PhotoState:
+    """What the session remembers of a photo it has opened: its undo history and hints."""
+
+    stack: QUndoStack
+    hints: tuple[Hint, ...] = ()
+    saved: tuple[Hint, ...] = ()
+
+
+@dataclass
+class OpenReport:
+    """What happened while a photo's hints were chosen, for the status bar and dialogs."""
+
+    notes: list[str] = field(default_factory=list)
+    sidecar_error: str = ""
+    restored: int = -1  # number of autosaved hints restored, -1 if none
+
+
+class PhotoSession(QObject):
+    autosave_failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = Document(self)
+        self.undo_group = QUndoGroup(self)
+        self._idle_stack = QUndoStack(self)  # active while no photo is open
+        self.undo_group.addStack(self._idle_stack)
+        self.undo_group.setActiveStack(self._idle_stack)
+        self._photos: dict[str, PhotoState] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._timer.timeout.connect(self.autosave_now)
+        self.document.hints_changed.connect(self._hints_changed)
+
+    @property
+    def stack(self) -> QUndoStack:
+        """The undo stack of the open photo."""
+        return self.undo_group.activeStack() or self._idle_stack
+
+    def push(self, command: commands.HintsCommand) -> None:
+        if self.document.is_open:
+            self.stack.push(command)
+
+    def open(self, path: Path, image: LoadedImage) -> OpenReport:
+        """Make `image` (read from `path`) the open photo, with the hints it should show."""
+        report = OpenReport(notes=list(image.notes))
+        key = photo_key(path)
+        state = self._photos.get(key)
+        restore: tuple[Hint, ...] | None = None
+        if state is None:
+            saved: tuple[Hint, ...] = ()
+            side = sidecar_path(path)
+            if side.exists():
+                try:
+                    saved = load_hints(side)
+                except ColorStudioError as exc:
+                    report.sidecar_error = str(exc)
+            auto = read_autosave(path)
+            if auto is not None and auto[0] != saved:
+                restore = auto[0]
+                stamp = time.strftime("%H:%M on %d %b", time.localtime(auto[1]))
+                report.notes.append(f"restored {len(restore)} unsaved hints autosaved at {stamp} "
+                                    "(Ctrl+Z goes back to the saved hints)")
+                report.restored = len(restore)
+            state = PhotoState(QUndoStack(self), saved, saved)
+            self.undo_group.addStack(state.stack)
+            self._photos[key] = state
+        self.undo_group.setActiveStack(state.stack)
+        self.document.load(path, image, state.hints, state.saved)
+        if restore is not None:
+            self.push(commands.replace_hints(self.document, restore, "Restore autosaved hints"))
+        return report
+
+    def save(self) -> Path:
+        """Write the hints to the photo's sidecar; raises ColorStudioError / OSError."""
+        doc = self.document
+        target = sidecar_path(doc.path)
+        save_hints(target, doc.hints)
+        doc.mark_saved()
+        state = self._photos.get(doc.key)
+        if state is not None:
+            state.saved = doc.hints
+        self._timer.stop()
+        remove_autosave(doc.path)
+        return target
+
+    def discard_changes(self) -> None:
+        """Forget the open photo's unsaved hints (and their history) when it is left."""
+        doc = self.document
+        state = self._photos.get(doc.key)
+        if state is not None:
+            state.hints = doc.saved_hints
+            state.stack.clear()
+        self._timer.stop()
+        if doc.path is not None:
+            remove_autosave(doc.path)
+
+    def autosave_now(self) -> None:
+        """Write the open photo's autosave file if it has unsaved hints."""
+        doc = self.document
+        self._timer.stop()
+        if not doc.is_open or not doc.dirty:
+            return
+        try:
+            write_autosave(doc.path, doc.hints)
+        except OSError as exc:
+            self.autosave_failed.emit(f"Autosave failed: {exc.strerror or exc}")
+
+    def _hints_changed(self, hints: tuple[Hint, ...]) -> None:
+        doc = self.document
+        state = self._photos.get(doc.key)
+        if state is not None:
+            state.hints = hints
+        if doc.dirty:
+            self._timer.start()  # a moment after the last change
+        else:
+            self._timer.stop()
+            if doc.path is not None:
+                remove_autosave(doc.path)

@@ -1,0 +1,263 @@
+"""Building the main window's widgets, actions, menus, toolbars and status bar.
+
+Only construction lives here; what the actions do is in main_window.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSlider,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QUndoView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .panels import ColourPanel, HintListPanel
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def build(win: MainWindow) -> None:
+    build_central(win)
+    build_panels(win)
+    build_actions(win)
+    build_menus_and_toolbars(win)
+    build_status_bar(win)
+
+
+def build_central(win: MainWindow) -> None:
+    win.splitter = QSplitter(Qt.Orientation.Horizontal)
+    win.splitter.setObjectName("views")
+    win.splitter.addWidget(win.canvas)
+    win.splitter.addWidget(win.result_canvas)
+    win.splitter.setChildrenCollapsible(False)
+    win.split_slider = QSlider(Qt.Orientation.Horizontal)
+    win.split_slider.setRange(0, 1000)
+    win.split_slider.setValue(500)
+    win.split_slider.setToolTip("Before/after: move the split between the photo and the result")
+    win.split_slider.valueChanged.connect(lambda v: win.canvas.set_split(v / 1000))
+    win.canvas.split_changed.connect(lambda f: win.split_slider.setValue(round(f * 1000)))
+    win.split_row = QWidget()
+    row = QHBoxLayout(win.split_row)
+    row.setContentsMargins(8, 0, 8, 0)
+    row.addWidget(QLabel("Before"))
+    row.addWidget(win.split_slider, 1)
+    row.addWidget(QLabel("After"))
+    win.split_row.hide()
+    central = QWidget()
+    lay = QVBoxLayout(central)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    lay.addWidget(win.splitter, 1)
+    lay.addWidget(win.split_row)
+    win.setCentralWidget(central)
+
+def _dock(win: MainWindow, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    dock = QDockWidget(title, win)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    win.addDockWidget(area, dock)
+    return dock
+
+def build_panels(win: MainWindow) -> None:
+    win.colour_panel = ColourPanel()
+    win.colour_panel.set_new_hint_mode(win.settings.hint_colour)
+    win.hint_panel = HintListPanel()
+    win.history = QUndoView(win.undo_group)
+    win.history.setEmptyLabel("Opened")
+    win.history.setToolTip("Every hint edit of this photo; click a step to go back to it")
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    win.colour_dock = _dock(win, "Colour", "colour_dock", win.colour_panel, right)
+    win.hints_dock = _dock(win, "Hints", "hints_dock", win.hint_panel, right)
+    win.history_dock = _dock(win, "History", "history_dock", win.history, right)
+    win.tabifyDockWidget(win.hints_dock, win.history_dock)
+    # QUndoView rebuilds its whole list on every step; only keep it attached while it is seen.
+    win.history_dock.visibilityChanged.connect(
+        lambda seen: win.history.setGroup(win.undo_group if seen else None))
+    win.hints_dock.raise_()
+    win.photos_dock = _dock(win, "Photos", "photos_dock", win.strip, Qt.DockWidgetArea.BottomDockWidgetArea)
+    win.photos_dock.hide()
+
+def _action(win: MainWindow, text: str, slot: Callable[..., Any] | None, shortcuts: Any = (), tip: str = "",
+            icon: QStyle.StandardPixmap | None = None, checkable: bool = False) -> QAction:
+    act = QAction(text, win)
+    if icon is not None:
+        act.setIcon(win.style().standardIcon(icon))
+    if not isinstance(shortcuts, (list, tuple)):
+        shortcuts = [shortcuts]
+    keys = [QKeySequence(s) for s in shortcuts]
+    if keys:
+        act.setShortcuts(keys)
+    shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+    tip = tip or text.replace("&", "").rstrip("…")
+    act.setToolTip(f"{tip} ({shown})" if shown else tip)
+    act.setStatusTip(tip)
+    act.setCheckable(checkable)
+    if slot is not None:
+        (act.toggled if checkable else act.triggered).connect(slot)
+    win.addAction(act)
+    return act
+
+def build_actions(win: MainWindow) -> None:
+    sp = QStyle.StandardPixmap
+    def a(*args: Any, **kwargs: Any) -> QAction:
+        return _action(win, *args, **kwargs)
+
+    win.act_open = a("&Open Photo…", win.open_dialog, QKeySequence.StandardKey.Open, "Open a photo",
+                      sp.SP_DialogOpenButton)
+    win.act_open_folder = a("Open &Folder…", win.open_folder_dialog, "Ctrl+Shift+O",
+                             "Open a folder of photos (thumbnail strip)", sp.SP_DirOpenIcon)
+    win.act_recursive = a("Include Subfolders", None, (), "Open Folder also lists photos in subfolders",
+                           checkable=True)
+    win.act_recursive.setChecked(bool(QSettings().value("folder/recursive", False, type=bool)))
+    win.act_recursive.toggled.connect(lambda on: QSettings().setValue("folder/recursive", on))
+    win.act_save = a("&Save Hints", win.save_hints, QKeySequence.StandardKey.Save,
+                      "Save the hints next to the photo (photo.jpg.colorstudio.json)", sp.SP_DialogSaveButton)
+    win.act_save_as = a("Save Hints &As…", win.save_hints_as, "Ctrl+Shift+S", "Save the hints to another file")
+    win.act_load_hints = a("&Load Hints…", win.load_hints_dialog, "Ctrl+Shift+L",
+                            "Replace the hints with those of a hints file (undoable)")
+    win.act_export = a("&Export Colorized…", win.export_dialog, "Ctrl+E",
+                        "Export the colorized photo at full resolution (JPEG, PNG or TIFF)", sp.SP_DriveFDIcon)
+    win.act_batch = a("Colorize &All…", win.batch_dialog, "Ctrl+Shift+E",
+                       "Colorize all (or the selected) photos of the folder into an output folder")
+    win.act_next = a("&Next Photo", win.next_photo, QKeySequence.StandardKey.MoveToNextPage,
+                      "Open the next photo of the folder", sp.SP_MediaSkipForward)
+    win.act_prev = a("&Previous Photo", win.previous_photo, QKeySequence.StandardKey.MoveToPreviousPage,
+                      "Open the previous photo of the folder", sp.SP_MediaSkipBackward)
+    win.act_prefs = a("&Preferences…", win.preferences_dialog, ["Ctrl+,"],
+                       "Device, working size, model file, new-hint colour")
+    win.act_quit = a("&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit ColorStudio")
+
+    # Fixed texts (the step's name goes to the tooltip), so the toolbar does not jump around.
+    win.act_undo = a("&Undo", win.undo_group.undo, "Ctrl+Z", "Undo the last hint edit", sp.SP_ArrowBack)
+    win.act_redo = a("&Redo", win.undo_group.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the hint edit",
+                      sp.SP_ArrowForward)
+    win.act_undo.setEnabled(False)
+    win.act_redo.setEnabled(False)
+    win.undo_group.canUndoChanged.connect(win.act_undo.setEnabled)
+    win.undo_group.canRedoChanged.connect(win.act_redo.setEnabled)
+    win.undo_group.undoTextChanged.connect(
+        lambda t: win.act_undo.setToolTip(f"Undo: {t} (Ctrl+Z)" if t else "Undo the last hint edit (Ctrl+Z)"))
+    win.undo_group.redoTextChanged.connect(
+        lambda t: win.act_redo.setToolTip(f"Redo: {t} (Ctrl+Shift+Z, Ctrl+Y)" if t else
+                                           "Redo the hint edit (Ctrl+Shift+Z, Ctrl+Y)"))
+    win.act_delete = a("&Delete Hint", win.delete_selected, ["Delete", "Backspace"],
+                        "Delete the selected hint (or right-click it)", sp.SP_TrashIcon)
+    win.act_clear = a("&Clear All Hints", win.clear_hints, "Ctrl+Shift+Delete",
+                       "Delete every hint of this photo (undoable)", sp.SP_DialogResetButton)
+    win.act_deselect = a("Deselect Hint", lambda: win.select_hint(-1), "Escape", "Deselect the hint")
+    win.act_smaller = a("S&maller Hints", lambda: win._step_hint_size(1 / 1.25), "[",
+                         "Make the selected hint (and new hints) smaller")
+    win.act_bigger = a("&Bigger Hints", lambda: win._step_hint_size(1.25), "]",
+                        "Make the selected hint (and new hints) bigger")
+
+    win.act_markers = a("Show &Hint Markers", win.canvas.set_markers_visible, "H",
+                         "Show or hide the hint markers on the photo", checkable=True)
+    win.act_markers.setChecked(True)
+    win.act_split = a("&Before/After Split View", win.set_split_view, "V",
+                       "One view with a before/after split slider instead of side by side", checkable=True)
+    win.act_zoom_in = a("Zoom &In", lambda: win.canvas.zoom_at(1.25), ["Ctrl++", "Ctrl+="], "Zoom in")
+    win.act_zoom_out = a("Zoom &Out", lambda: win.canvas.zoom_at(0.8), "Ctrl+-", "Zoom out")
+    win.act_fit = a("&Fit to Window", win.view.set_fit, "Ctrl+0", "Show the whole photo")
+    win.act_actual = a("&Actual Size (100 %)", win.canvas.actual_size, "Ctrl+1",
+                        "One photo pixel per screen pixel")
+
+def build_menus_and_toolbars(win: MainWindow) -> None:
+    mb = win.menuBar()
+    m = mb.addMenu("&File")
+    m.addActions([win.act_open, win.act_open_folder, win.act_recursive])
+    win.recent_menu = m.addMenu("Open &Recent")
+    win.recent_menu.setToolTipsVisible(True)
+    win.recent_menu.aboutToShow.connect(win._fill_recent_menu)
+    m.addSeparator()
+    m.addActions([win.act_save, win.act_save_as, win.act_load_hints])
+    m.addSeparator()
+    m.addActions([win.act_export, win.act_batch])
+    m.addSeparator()
+    m.addActions([win.act_prev, win.act_next])
+    m.addSeparator()
+    m.addActions([win.act_prefs, win.act_quit])
+    m = mb.addMenu("&Edit")
+    m.addActions([win.act_undo, win.act_redo])
+    m.addSeparator()
+    m.addActions([win.act_delete, win.act_clear, win.act_deselect, win.act_smaller, win.act_bigger])
+    m = mb.addMenu("&View")
+    m.addActions([win.act_split, win.act_markers])
+    m.addSeparator()
+    m.addActions([win.act_zoom_in, win.act_zoom_out, win.act_fit, win.act_actual])
+    m.addSeparator()
+    for dock in (win.colour_dock, win.hints_dock, win.history_dock, win.photos_dock):
+        act = dock.toggleViewAction()
+        act.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
+        m.addAction(act)
+    for menu in mb.findChildren(type(win.recent_menu)):
+        menu.setToolTipsVisible(True)
+
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    tb.setIconSize(QSize(18, 18))
+    tb.addActions([win.act_open, win.act_open_folder, win.act_save, win.act_export])
+    tb.addSeparator()
+    tb.addActions([win.act_undo, win.act_redo, win.act_delete])
+    tb.addSeparator()
+    tb.addActions([win.act_prev, win.act_next])
+    win.addToolBar(tb)
+
+    win.addToolBarBreak()
+    vb = QToolBar("View")
+    vb.setObjectName("view_toolbar")
+    vb.addActions([win.act_split, win.act_markers, win.act_fit, win.act_actual])
+    vb.addSeparator()
+    vb.addWidget(QLabel(" Hint size "))
+    win.size_spin = QDoubleSpinBox()
+    win.size_spin.setRange(0.3, 15.0)
+    win.size_spin.setSingleStep(0.5)
+    win.size_spin.setDecimals(1)
+    win.size_spin.setSuffix(" %")
+    win.size_spin.setValue(win.hint_size * 100)
+    win.size_spin.setToolTip("Size of the selected hint and of new hints, in % of the photo's long side "
+                              "([ and ] change it)")
+    win.size_spin.valueChanged.connect(win._size_spin_changed)
+    vb.addWidget(win.size_spin)
+    vb.addSeparator()
+    win.saturation_label = QLabel(" Saturation 100 % ")
+    vb.addWidget(win.saturation_label)
+    win.saturation_slider = QSlider(Qt.Orientation.Horizontal)
+    win.saturation_slider.setRange(0, 200)
+    win.saturation_slider.setValue(100)
+    win.saturation_slider.setFixedWidth(140)
+    win.saturation_slider.setToolTip("Global saturation of the result (applied in Lab; the network is "
+                                      "not re-run).")
+    win.saturation_slider.valueChanged.connect(win._saturation_changed)
+    vb.addWidget(win.saturation_slider)
+    win.addToolBar(vb)
+
+def build_status_bar(win: MainWindow) -> None:
+    sb = win.statusBar()
+    win.busy = QProgressBar()
+    win.busy.setRange(0, 0)
+    win.busy.setFixedSize(QSize(70, 12))
+    win.busy.setTextVisible(False)
+    win.busy.setToolTip("Colorizing…")
+    win.busy.hide()
+    win.ms_label = QLabel("")
+    win.ms_label.setToolTip("Time of the last colorization")
+    win.device_label = QLabel("Model: not loaded yet")
+    win.device_label.setToolTip("Where the network runs (change in Preferences)")
+    sb.addPermanentWidget(win.busy)
+    sb.addPermanentWidget(win.ms_label)
+    sb.addPermanentWidget(win.device_label)

@@ -1,0 +1,185 @@
+"""Hint editing through the canvas: intents become commands; undo/redo restore exact hint sets."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QWidget
+
+from colorstudio.core.hints import Hint
+
+from .conftest import canvas_point
+
+
+@pytest.fixture
+def win(make_window, tiny_engine, photo, qtbot):  # noqa: ANN001, ANN201
+    w = make_window(tiny_engine)
+    with qtbot.waitSignal(w.result_ready, timeout=20000):
+        assert w.open_image(photo)
+    return w
+
+
+def expected_coords(canvas: QWidget, pos: QPoint, width: int, height: int) -> tuple[float, float]:
+    """Where a click lands on a photo that fits the canvas, centred (INTERFACES.md)."""
+    s = min(canvas.width() / width, canvas.height() / height)
+    ox, oy = (canvas.width() - width * s) / 2, (canvas.height() - height * s) / 2
+    return (pos.x() - ox) / (width * s), (pos.y() - oy) / (height * s)
+
+
+def test_click_adds_hint_at_clicked_image_coordinates(win, qtbot, tiny_engine) -> None:  # noqa: ANN001
+    canvas = win.findChild(QWidget, "canvas")
+    assert canvas is not None and canvas.isVisible()
+    pos = QPoint(canvas.width() // 2 + 37, canvas.height() // 2 - 21)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=pos)
+    assert len(win.document.hints) == 1
+    assert win.undo_stack.count() == 1
+    x, y = expected_coords(canvas, pos, 128, 96)
+    hint = win.document.hints[0]
+    assert hint.x == pytest.approx(x, abs=1e-6) and hint.y == pytest.approx(y, abs=1e-6)
+    # Its colour is the model's most likely colour there: engine.suggest's first answer.
+    assert hint.rgb == tiny_engine.suggest(win.document.preview, (), hint.x, hint.y)[0]
+
+
+def test_click_uses_current_colour_by_preference(win, qtbot) -> None:  # noqa: ANN001
+    win.colour_panel.new_hint_mode.setCurrentIndex(win.colour_panel.new_hint_mode.findData("current"))
+    assert win.settings.hint_colour == "current"
+    win.colour_panel.choose((10, 200, 30))
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.3, 0.3))
+    assert win.document.hints[-1].rgb == (10, 200, 30)
+
+
+def test_new_result_follows_an_edit(win, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.25, 0.6))
+    last = win.controller.started_jobs[-1]
+    assert last.kind in ("preview", "suggest")
+    previews = [j for j in win.controller.started_jobs if j.kind == "preview"]
+    assert previews[-1].hints == win.document.hints
+
+
+def test_drag_is_one_undo_step(win, qtbot) -> None:  # noqa: ANN001
+    canvas = win.canvas
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.3, 0.5))
+    start = win.document.hints
+    assert win.undo_stack.count() == 1
+    p = canvas_point(win, 0.3, 0.5)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=p)
+    for i in range(1, 12):
+        qtbot.mouseMove(canvas, pos=p + QPoint(8 * i, 3 * i))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=p + QPoint(88, 33))
+    moved = win.document.hints
+    assert len(moved) == 1 and moved[0].x > start[0].x and moved[0].y > start[0].y
+    assert moved[0].rgb == start[0].rgb
+    assert win.undo_stack.count() == 2, [win.undo_stack.text(i) for i in range(win.undo_stack.count())]
+    win.undo_stack.undo()
+    assert win.document.hints == start
+    win.undo_stack.redo()
+    assert win.document.hints == moved
+    # A second drag is a second step.
+    p2 = canvas_point(win, moved[0].x, moved[0].y)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=p2)
+    for i in range(1, 5):
+        qtbot.mouseMove(canvas, pos=p2 - QPoint(6 * i, 0))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=p2 - QPoint(24, 0))
+    assert win.undo_stack.count() == 3
+
+
+def test_undo_redo_restore_exact_hint_sets(win, qtbot) -> None:  # noqa: ANN001
+    canvas = win.canvas
+    snapshots = [win.document.hints]
+
+    def record() -> None:
+        snapshots.append(win.document.hints)
+
+    for x, y in ((0.2, 0.2), (0.5, 0.5), (0.8, 0.7)):
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, x, y))
+        record()
+    win.select_hint(1)
+    win.colour_panel.choose((200, 30, 40))  # recolour
+    record()
+    win.size_spin.setValue(5.0)  # resize
+    record()
+    qtbot.mouseClick(canvas, Qt.MouseButton.RightButton, pos=canvas_point(win, 0.8, 0.7))  # delete
+    record()
+    win.select_hint(0)
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)  # delete by key
+    record()
+    win.act_clear.trigger()  # clear all
+    record()
+    assert snapshots[-1] == () and len(snapshots) == 9
+    assert len(set(snapshots[:-1])) == 8, "every step changed the hints"
+    assert snapshots[4][1].rgb == (200, 30, 40) and snapshots[5][1].size == pytest.approx(0.05)
+    stack = win.undo_stack
+    assert stack.count() == 8
+    for expected in reversed(snapshots[:-1]):
+        win.act_undo.trigger()
+        assert win.document.hints == expected
+        assert [h.size for h in win.document.hints] == [h.size for h in expected]
+    assert not win.act_undo.isEnabled()
+    for expected in snapshots[1:]:
+        qtbot.keyClick(win, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+        assert win.document.hints == expected
+    for _ in range(3):
+        qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.document.hints == snapshots[-4]
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert win.document.hints == snapshots[-3]
+
+
+def test_select_recolour_from_suggestions_and_gamut(win, qtbot) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.4, 0.4))
+    # Suggestions come from engine.suggest, run in the worker thread.
+    qtbot.waitUntil(lambda: win.colour_panel.suggestion_swatches[0].rgb is not None, timeout=10000)
+    swatch = next(s for s in win.colour_panel.suggestion_swatches
+                  if s.rgb is not None and s.rgb != win.document.hints[0].rgb)
+    swatch.click()
+    assert win.document.hints[0].rgb == swatch.rgb
+    assert win.undo_stack.count() == 2
+    assert win.colour_panel.recent[0] == swatch.rgb
+    # A drag across the gamut is one undo step.
+    gamut = win.colour_panel.gamut
+    c = gamut.rect().center()
+    qtbot.mousePress(gamut, Qt.MouseButton.LeftButton, pos=c)
+    for i in range(1, 6):
+        qtbot.mouseMove(gamut, pos=c + QPoint(3 * i, -2 * i))
+    qtbot.mouseRelease(gamut, Qt.MouseButton.LeftButton, pos=c + QPoint(15, -10))
+    assert win.undo_stack.count() == 3
+    assert win.document.hints[0].rgb != swatch.rgb
+
+
+def test_hide_markers_and_split_view(win, qtbot) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.5, 0.5))
+    win.act_markers.setChecked(False)
+    assert win.canvas.hint_at(canvas_point(win, 0.5, 0.5).toPointF()) == -1
+    win.act_markers.setChecked(True)
+    assert win.canvas.hint_at(canvas_point(win, 0.5, 0.5).toPointF()) == 0
+    win.act_split.setChecked(True)
+    assert not win.result_canvas.isVisible() and win.split_row.isVisible()
+    win.split_slider.setValue(250)
+    assert win.canvas.split == pytest.approx(0.25)
+    win.act_split.setChecked(False)
+    assert win.result_canvas.isVisible()
+
+
+def test_zoom_and_pan_keep_views_in_step(win, qtbot) -> None:  # noqa: ANN001
+    a, b = win.canvas, win.result_canvas
+    assert win.view.fit
+    win.act_zoom_in.trigger()
+    win.act_zoom_in.trigger()
+    assert not win.view.fit
+    assert a.transform()[0] == pytest.approx(b.transform()[0])
+    p = a.rect().center()
+    qtbot.mousePress(b, Qt.MouseButton.LeftButton, pos=p)
+    qtbot.mouseMove(b, pos=p + QPoint(40, 0))
+    qtbot.mouseRelease(b, Qt.MouseButton.LeftButton, pos=p + QPoint(40, 0))
+    assert len(win.document.hints) == 0  # a drag pans, it does not add
+    assert a.widget_to_image(a.rect().center().toPointF()) == pytest.approx(
+        b.widget_to_image(b.rect().center().toPointF()))
+    win.act_actual.trigger()
+    assert a.transform()[0] * a.devicePixelRatioF() == pytest.approx(1.0)
+    win.act_fit.trigger()
+    assert win.view.fit
+
+
+def test_hint_value_type_used(win) -> None:  # noqa: ANN001
+    win.canvas.add_requested.emit(0.1, 0.9)
+    assert isinstance(win.document.hints[0], Hint)

@@ -1,0 +1,311 @@
+"""Open, save, autosave, export, prompts and error paths."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from colorstudio.core.color import lightness
+from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
+from colorstudio.core.images import read_image
+from colorstudio.gui import main_window
+from colorstudio.gui.document import autosave_path
+
+from .conftest import canvas_point, write_gray
+
+
+def open_and_wait(win, path, qtbot) -> None:  # noqa: ANN001
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        assert win.open_image(path)
+
+
+def add_hints(win, qtbot, points) -> None:  # noqa: ANN001
+    for x, y in points:
+        qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, x, y))
+
+
+def test_save_and_reopen_restores_hints(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    add_hints(win, qtbot, [(0.2, 0.3), (0.7, 0.6)])
+    win.colour_panel.choose((10, 120, 200))
+    assert win.document.dirty and win.isWindowModified()
+    qtbot.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not win.document.dirty and not win.isWindowModified()
+    side = sidecar_path(photo)
+    data = json.loads(side.read_text("utf-8"))
+    assert data["format"] == "colorstudio.hints" and len(data["hints"]) == 2
+    assert not autosave_path(photo).exists()
+    hints = win.document.hints
+    win.close()
+
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.document.hints == hints
+    assert again.undo_stack.count() == 0 and not again.document.dirty
+    assert load_hints(side) == hints
+
+
+def test_export_full_resolution_keeps_lightness(make_window, tiny_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    src = write_gray(tmp_path / "big.png", width=1400, height=1050)  # larger than the 1024 preview
+    win = make_window(tiny_engine)
+    open_and_wait(win, src, qtbot)
+    assert max(win.document.preview.shape) == 1024
+    win.canvas.add_requested.emit(0.3, 0.4)
+    win.colour_panel.choose((200, 40, 40))
+    out = tmp_path / "out" / "big_color.png"
+    out.parent.mkdir()
+    with qtbot.waitSignal(win.export_finished, timeout=60000) as blocker:
+        assert win.export_to(out)
+    assert blocker.args[0] == str(out)
+    exported = read_image(out).pixels
+    original = read_image(src).pixels
+    assert exported.shape == (1050, 1400, 3)
+    diff = np.abs(lightness(exported) - lightness(original))
+    assert diff.mean() < 0.3 and diff.max() < 1.5
+    assert np.abs(exported[..., 0].astype(int) - exported[..., 1]).max() > 3  # it has colour
+    assert src.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_refuses_the_original(make_window, fake_engine, photo, qtbot, messages) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    before = photo.read_bytes()
+    assert not win.export_to(photo)
+    assert not win.export_to(Path(str(photo) + ".colorstudio.json"))
+    assert not win.export_to(photo.with_suffix(".xyz"))
+    assert [m[0] for m in messages] == ["critical"] * 3
+    assert "original" in messages[0][2]
+    assert photo.read_bytes() == before
+
+
+def test_export_write_failure_shows_message(make_window, fake_engine, photo, qtbot, messages, tmp_path) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    target = ro / "x.jpg"
+    target.mkdir()  # a folder where the file should go: the write fails
+    with qtbot.waitSignal(win.export_failed, timeout=20000):
+        win.export_to(target)
+    assert messages and messages[-1][0] == "critical" and "x.jpg" in messages[-1][2]
+
+
+def test_unreadable_photo_shows_message(make_window, fake_engine, photo, tmp_path, qtbot, messages) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a photo")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    assert not win.open_image(bad)
+    assert not win.open_image(empty)
+    assert not win.open_image(tmp_path / "missing.png")
+    assert [m[0] for m in messages] == ["critical"] * 3
+    assert "notes.jpg" in messages[0][2] and "empty" in messages[1][2]
+    assert win.document.path == photo  # the open photo stays
+
+
+def test_invalid_sidecar_warns_and_opens_without_hints(make_window, fake_engine, photo, qtbot, messages) -> None:  # noqa: ANN001
+    sidecar_path(photo).write_text('{"format": "colorstudio.hints", "version": 1, "hints": [{"x": 7}]}')
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    assert win.document.hints == ()
+    assert messages and messages[0][0] == "warning" and "colorstudio.json" in messages[0][2]
+
+
+def test_autosave_restores_after_a_crash(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (1, 2, 3))])
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    saved = win.document.hints
+    add_hints(win, qtbot, [(0.1, 0.1), (0.9, 0.9)])
+    edited = win.document.hints
+    qtbot.waitUntil(lambda: autosave_path(photo).exists(), timeout=5000)  # a moment after the change
+    assert Path(os.environ["XDG_DATA_HOME"]) in autosave_path(photo).parents
+    assert load_hints(autosave_path(photo)) == edited
+    assert load_hints(sidecar_path(photo)) == saved  # the sidecar is only written by Save
+    # "Crash": a new window opens the photo while the autosave is still there.
+    win.controller.shutdown()
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.document.hints == edited and again.document.dirty
+    assert "autosaved" in again.statusBar().currentMessage()
+    again.act_undo.trigger()
+    assert again.document.hints == saved
+    assert not autosave_path(photo).exists()  # back to the saved state: nothing to keep
+
+
+def test_unsaved_changes_prompt(make_window, fake_engine, photo, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    other = write_gray(tmp_path / "other.png", 64, 64)
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: True)
+    answers: list = []
+    asked: list = []
+
+    def question(parent, title, text, *a, **k):  # noqa: ANN001, ANN202
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    add_hints(win, qtbot, [(0.3, 0.3)])
+    answers.append(QMessageBox.StandardButton.Cancel)
+    assert not win.open_image(other)
+    assert win.document.path == photo and len(asked) == 1
+    answers.append(QMessageBox.StandardButton.Save)
+    open_and_wait(win, other, qtbot)
+    assert len(load_hints(sidecar_path(photo))) == 1
+    add_hints(win, qtbot, [(0.5, 0.5)])
+    answers.append(QMessageBox.StandardButton.Discard)
+    open_and_wait(win, photo, qtbot)
+    assert not sidecar_path(other).exists() and not autosave_path(other).exists()
+    add_hints(win, qtbot, [(0.6, 0.6)])
+    answers.append(QMessageBox.StandardButton.Cancel)
+    win.close()
+    assert win.isVisible()  # close was cancelled
+    answers.append(QMessageBox.StandardButton.Discard)
+    win.close()
+    assert not win.isVisible() and len(asked) == 5
+
+
+def test_recent_files_and_drop(make_window, fake_engine, photo, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    other = write_gray(tmp_path / "dropped.png", 80, 60)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.dropEvent(event)
+    assert win.document.path == other
+    assert win.recent_files()[:2] == [str(other.resolve()), str(photo.resolve())]
+    win._fill_recent_menu()
+    texts = [a.text() for a in win.recent_menu.actions()]
+    assert any("dropped.png" in t for t in texts)
+
+
+def test_excepthook_logs_autosaves_and_never_raises(make_window, fake_engine, photo, qtbot, monkeypatch,
+                                                    capsys) -> None:  # noqa: ANN001
+    from colorstudio.gui import app as gui_app
+
+    shown: list = []
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: True)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.append(self.text()) or 0)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    add_hints(win, qtbot, [(0.4, 0.4)])
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        gui_app.excepthook(*sys.exc_info())
+    assert autosave_path(photo).exists()  # the work is kept at once, not a moment later
+    assert shown and "boom" in shown[0] and "autosaved" in shown[0]
+    assert "RuntimeError: boom" in capsys.readouterr().err
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: False)  # no prompt when the test closes it
+
+
+def test_smoke_test_entry_point(photo, tiny_model_path, qtbot, capsys, monkeypatch) -> None:  # noqa: ANN001
+    from colorstudio.core.settings import Settings, save_settings
+    from colorstudio.gui.app import run_app
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    save_settings(Settings(model=str(tiny_model_path), device="cpu"))
+    assert run_app(str(photo), smoke_test=True) == 0
+    assert "smoke test ok" in capsys.readouterr().out
+    save_settings(Settings(model=str(photo.parent / "missing.pt"), device="cpu"))
+    assert run_app(str(photo), smoke_test=True) != 0
+    assert "missing.pt" in capsys.readouterr().err
+
+
+def test_preferences_persist_and_reload_engine(make_window, fake_engine, photo, tiny_model_path, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.core.settings import load_settings
+    from colorstudio.gui.preferences import PreferencesDialog
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    dlg = PreferencesDialog(win.settings, win)
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+    dlg.working_size.setValue(128)
+    dlg.model.setCurrentIndex(dlg.model.findData("file"))
+    dlg.model_file.setText(str(tiny_model_path))
+    dlg.hint_colour.setCurrentIndex(dlg.hint_colour.findData("current"))
+    new = dlg.settings()
+    with qtbot.waitSignal(win.controller.engine_ready, timeout=20000) as blocker:
+        win._apply_settings(new, reload_engine=True)
+    assert blocker.args[0].startswith("cpu")
+    s = load_settings()
+    assert (s.device, s.working_size, s.model, s.hint_colour) == ("cpu", 128, str(tiny_model_path), "current")
+    qtbot.waitUntil(lambda: win.controller.engine is not fake_engine, timeout=20000)
+    assert win.controller.engine.working_size == 128
+    assert "cpu" in win.device_label.text()
+    # A model file that does not exist is refused in the dialog itself.
+    dlg.model_file.setText(str(photo.parent / "nope.pt"))
+    dlg._accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and "nope.pt" in dlg.message.text()
+
+
+def test_window_layout_persists(make_window, fake_engine, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    win.resize(900, 640)
+    win.hints_dock.hide()
+    win.close()
+    again = make_window(fake_engine)
+    assert not again.hints_dock.isVisible()
+    again.hints_dock.show()
+
+
+def test_every_action_has_tooltip_and_shortcut_where_expected(make_window, fake_engine) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QAction
+
+    win = make_window(fake_engine)
+    actions = [a for a in win.findChildren(QAction) if a.text() and not a.isSeparator()]
+    assert len(actions) > 20
+    missing = [a.text() for a in actions if not a.toolTip()]
+    assert not missing
+    keys = {a.text().replace("&", ""): [k.toString() for k in a.shortcuts()] for a in actions}
+    assert "Ctrl+Z" in keys["Undo"]
+    assert {"Ctrl+Shift+Z", "Ctrl+Y"} <= set(keys["Redo"])
+    assert "Ctrl+S" in keys["Save Hints"] and "Ctrl+E" in keys["Export Colorized…"]
+    assert "Del" in keys["Delete Hint"] and "PgDown" in keys["Next Photo"] and "PgUp" in keys["Previous Photo"]
+
+
+@pytest.mark.parametrize("name", ["photo.tif", "Fotografía ñ 1.png"])
+def test_open_other_formats_and_names(make_window, fake_engine, tmp_path, qtbot, name) -> None:  # noqa: ANN001
+    p = tmp_path / name
+    arr = (np.arange(40 * 50).reshape(40, 50) % 65535).astype(np.uint16) * 20
+    Image.fromarray(arr.astype(np.uint16)).save(p) if p.suffix == ".tif" else write_gray(p, 50, 40)
+    win = make_window(fake_engine)
+    open_and_wait(win, p, qtbot)
+    assert win.document.size == (50, 40)
+
+
+def test_close_waits_for_a_running_export(make_window, photo, tmp_path, qtbot) -> None:  # noqa: ANN001
+    import threading
+
+    from .conftest import FakeEngine
+
+    gate = threading.Event()
+    gate.set()
+    engine = FakeEngine(gate=gate)
+    win = make_window(engine)
+    open_and_wait(win, photo, qtbot)
+    gate.clear()
+    out = tmp_path / "photo_color.png"
+    assert win.export_to(out)
+    win.close()
+    assert win.isVisible() and "export" in win.statusBar().currentMessage()
+    gate.set()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10000)
+    assert out.exists()
