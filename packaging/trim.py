@@ -29,7 +29,7 @@ PY_EXCLUDES = [
     "trio", "outcome", "sniffio", "sortedcontainers", "attr", "attrs",
     "requests", "urllib3", "charset_normalizer", "idna", "cryptography", "cffi", "pycparser", "yaml",
     "fsspec",
-    "skimage", "scipy",  # tests and benchmarks only: colorstudio/ does not import them
+    "skimage", "scipy",  # tests, benchmarks and the eval's Levin baseline only (DEV_ONLY below)
     "sympy", "mpmath", "networkx", "jinja2", "triton",  # torch.compile / symbolic shapes only
     "tensorboard", "onnx", "onnxruntime", "torchvision", "PyQt5", "PyQt6", "PySide2",
 ]
@@ -112,10 +112,17 @@ def _is_excluded(module: str) -> bool:
     return any(module == x or module.startswith(x + ".") for x in EXCLUDES)
 
 
+# Developer-only modules the app never imports at run time: `colorstudio eval`'s classic
+# propagation baseline needs scipy; the packaged app says so instead of carrying 80 MB.
+DEV_ONLY = ("train/levin.py",)
+
+
 def excluded_imports(source_dir: Path) -> list[str]:
     """'file:line: module' for every import under source_dir of a module the build leaves out."""
     found: list[str] = []
     for path in sorted(source_dir.rglob("*.py")):
+        if path.relative_to(source_dir).as_posix() in DEV_ONLY:
+            continue
         tree = ast.parse(path.read_text("utf-8"), filename=str(path))
         for node in ast.walk(tree):
             names: list[str] = []

@@ -82,7 +82,10 @@ class Scores:
 
 
 def _levin_cached(path: Path, lum: np.ndarray, hints: list[Hint], n: int, cache: Path | None) -> np.ndarray:
-    from .levin import levin_colorize
+    try:
+        from .levin import levin_colorize
+    except ImportError as exc:  # the packaged app leaves scipy out
+        raise RuntimeError(f"the Levin baseline needs scipy ({exc}); run with --no-levin") from None
 
     key = None
     if cache is not None:
