@@ -33,6 +33,14 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     from .. import __version__
 
     app.setApplicationVersion(__version__)
+    from PySide6.QtGui import QIcon
+
+    from ..core.engine import resources_dir
+
+    icon = resources_dir() / "icons" / "colorstudio.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName("colorstudio")
     return app  # type: ignore[return-value]
 
 

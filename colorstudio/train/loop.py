@@ -258,11 +258,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+    p.add_argument("--finalize", default="", metavar="MODEL",
+                   help="no training: copy MODEL to --out as fp16 with updated metadata (e.g. --vividness)")
+    p.add_argument("--vividness", type=float, default=None,
+                   help="with --finalize: the automatic-colour gain the engine applies by default")
+
+
+def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
+    """Copy a trained model file to `dst` (fp16) with extra metadata, e.g. the calibrated vividness."""
+    from ..core.checkpoint import load_model
+
+    model, old = load_model(src)
+    save_model(dst, model, meta={**old, **meta}, half=True)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.finalize:
+        meta: dict[str, Any] = {}
+        if args.vividness is not None:
+            meta["vividness"] = args.vividness
+        finalize_model(args.finalize, args.out, **meta)
+        print(f"wrote {args.out}")
+        return 0
     if not args.minutes and not args.steps:
         raise ValueError("give --minutes N or --steps N")
     cfg = TrainConfig(

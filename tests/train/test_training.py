@@ -115,3 +115,30 @@ def test_eval_produces_the_table(tmp_path: Path, tiny_engine) -> None:  # noqa: 
     table = format_table(result)
     assert "| levin |" in table and "10 hints" in table and "Colourfulness" in table
     assert list((tmp_path / "c").glob("levin-*.npy")), "Levin results are cached"
+
+
+def test_finalize_sets_the_engine_default_vividness(tmp_path: Path, tiny_model_path: Path) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.train.loop import finalize_model
+
+    out = tmp_path / "final.pt"
+    finalize_model(tiny_model_path, out, vividness=2.5)
+    assert load_engine(out, device="cpu").vividness == 2.5
+    assert load_engine(out, device="cpu", vividness=1.0).vividness == 1.0
+    assert load_engine(tiny_model_path, device="cpu").vividness == 1.0
+
+
+def test_vividness_boosts_automatic_colour_only_without_hints(tmp_path: Path, tiny_model_path: Path) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint
+
+    img = (np.random.default_rng(5).random((48, 64)) * 255).astype(np.uint8)
+    plain = load_engine(tiny_model_path, device="cpu")
+    vivid = load_engine(tiny_model_path, device="cpu", vividness=3.0)
+    a0, b0 = plain.predict(img, ()), vivid.predict(img, ())
+    # No hints: the fill is zero, so the whole prediction is scaled by the gain.
+    np.testing.assert_allclose(b0.ab, 3.0 * a0.ab, rtol=1e-4, atol=1e-3)
+    many = [Hint((i + 0.5) / 20, 0.5, (200, 40, 30)) for i in range(20)]
+    a1, b1 = plain.predict(img, many), vivid.predict(img, many)
+    # With many hints the boost has faded away.
+    assert np.abs(b1.ab - a1.ab).max() < 1e-3 * max(1.0, np.abs(a1.ab).max()) + 1e-3
