@@ -36,33 +36,37 @@ class Settings:
         return replace(self, **changes)
 
 
-def config_dir() -> Path:
+def _user_dir(xdg: tuple[str, str], windows: tuple[str, str, str], mac: str) -> Path:
+    """ColorStudio's folder of one kind in the user's profile, the platform's way.
+
+    xdg (Linux and the rest): (environment variable, its default below the home folder);
+    windows: (environment variable, its default below the home folder, subfolder below
+    ColorStudio or ""); mac: the folder below ~/Library.
+    """
     if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-        return base / "ColorStudio"
+        var, default, sub = windows
+        base = Path(os.environ.get(var) or Path.home().joinpath(*default.split("/"))) / "ColorStudio"
+        return base / sub if sub else base
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "ColorStudio"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "colorstudio"
+        return Path.home() / "Library" / mac / "ColorStudio"
+    var, default = xdg
+    return Path(os.environ.get(var) or Path.home().joinpath(*default.split("/"))) / "colorstudio"
+
+
+def config_dir() -> Path:
+    """Per-user config folder: ~/.config/colorstudio, %APPDATA%\\ColorStudio,
+    ~/Library/Application Support/ColorStudio."""
+    return _user_dir(("XDG_CONFIG_HOME", ".config"), ("APPDATA", "AppData/Roaming", ""), "Application Support")
 
 
 def cache_dir() -> Path:
     """Per-user cache folder: ~/.cache/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Cache, ~/Library/Caches/ColorStudio."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "ColorStudio" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "ColorStudio"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colorstudio"
+    return _user_dir(("XDG_CACHE_HOME", ".cache"), ("LOCALAPPDATA", "AppData/Local", "Cache"), "Caches")
 
 
 def log_dir() -> Path:
     """Per-user log folder: ~/.local/state/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Logs, ~/Library/Logs/ColorStudio."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "ColorStudio" / "Logs"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "ColorStudio"
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "colorstudio"
+    return _user_dir(("XDG_STATE_HOME", ".local/state"), ("LOCALAPPDATA", "AppData/Local", "Logs"), "Logs")
 
 
 def settings_path() -> Path:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from colorstudio.core.settings import Settings, load_settings, save_settings, settings_path
+from colorstudio.core.settings import (
+    Settings,
+    cache_dir,
+    config_dir,
+    load_settings,
+    log_dir,
+    save_settings,
+    settings_path,
+)
 
 
 def test_round_trip_in_the_isolated_location(tmp_path: Path) -> None:
@@ -60,3 +68,45 @@ def test_failed_save_keeps_the_old_settings(tmp_path: Path, monkeypatch: pytest.
         save_settings(Settings(device="cuda"), path)
     monkeypatch.undo()
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+_XDG = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
+def test_per_user_folders_on_linux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in _XDG:
+        monkeypatch.setenv(var, f"/xdg/{var.lower()}")
+    assert (config_dir(), cache_dir(), log_dir()) == (
+        Path("/xdg/xdg_config_home/colorstudio"), Path("/xdg/xdg_cache_home/colorstudio"),
+        Path("/xdg/xdg_state_home/colorstudio"))
+    for var in _XDG:  # unset, or set but empty: the XDG defaults below the home folder
+        monkeypatch.delenv(var)
+    home = tmp_path / "home"
+    expected = (home / ".config" / "colorstudio", home / ".cache" / "colorstudio",
+                home / ".local" / "state" / "colorstudio")
+    assert (config_dir(), cache_dir(), log_dir()) == expected
+    for var in _XDG:
+        monkeypatch.setenv(var, "")
+    assert (config_dir(), cache_dir(), log_dir()) == expected
+    monkeypatch.delenv("COLORSTUDIO_SETTINGS")
+    assert settings_path() == home / ".config" / "colorstudio" / "settings.json"
+
+
+@pytest.mark.parametrize("platform, expected", [
+    ("win32", ("AppData/Roaming/ColorStudio", "AppData/Local/ColorStudio/Cache", "AppData/Local/ColorStudio/Logs")),
+    ("darwin", ("Library/Application Support/ColorStudio", "Library/Caches/ColorStudio", "Library/Logs/ColorStudio")),
+])
+def test_per_user_folders_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str,
+                                    expected: tuple[str, str, str]) -> None:
+    monkeypatch.setattr("sys.platform", platform)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("APPDATA", raising=False)
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    assert (config_dir(), cache_dir(), log_dir()) == tuple(tmp_path / e for e in expected)
+    if platform == "win32":
+        monkeypatch.setenv("APPDATA", "/roaming")
+        monkeypatch.setenv("LOCALAPPDATA", "/local")
+        assert (config_dir(), cache_dir(), log_dir()) == (
+            Path("/roaming/ColorStudio"), Path("/local/ColorStudio/Cache"), Path("/local/ColorStudio/Logs"))
