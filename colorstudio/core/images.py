@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -302,12 +303,112 @@ def output_format(path: str | os.PathLike[str]) -> str:
     return WRITE_FORMATS[suffix]
 
 
+def _output_exif(exif: bytes | None, description: str | None) -> Image.Exif:
+    """The EXIF of an output: the source's metadata without its pixel layout, plus the description."""
+    exif_obj = Image.Exif()
+    if exif:
+        try:
+            exif_obj.load(exif)
+        except Exception:  # noqa: BLE001 - unreadable source EXIF is dropped, not fatal
+            exif_obj = Image.Exif()
+        for tag in _TIFF_LAYOUT_TAGS:  # a TIFF's "EXIF" holds its own pixel layout: not ours
+            exif_obj.pop(tag, None)
+    if description:
+        exif_obj[0x010E] = description
+        exif_obj[0x0131] = "ColorStudio"
+    return exif_obj
+
+
+def _rgb_profile(icc_profile: bytes | None) -> bytes | None:
+    """The profile if it describes RGB data (header bytes 16..20 say 'RGB '), else None.
+
+    A grayscale scan's profile (colour space 'GRAY') describes one channel; on an RGB output
+    it is invalid (PNG forbids it, and viewers ignore or misapply it).
+    """
+    if icc_profile and len(icc_profile) >= 128 and icc_profile[16:20] == b"RGB ":
+        return icc_profile
+    return None
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_with_metadata(path: Path, png: bytes, exif: bytes, icc_profile: bytes | None,
+                       description: str | None) -> bytes:
+    """`png` with iCCP, eXIf and a Description text chunk inserted right after IHDR.
+
+    OpenCV (which encodes 16-bit PNG) writes no metadata. `exif` is TIFF-structured EXIF,
+    with or without the "Exif\\0\\0" header; the text is tEXt when it is Latin-1, else iTXt.
+    """
+    (ihdr_length,) = struct.unpack(">I", png[8:12])
+    if png[12:16] != b"IHDR":
+        raise ImageWriteError(f"{path}: the PNG encoder did not write IHDR first")
+    end = 8 + 12 + ihdr_length
+    chunks = []
+    if icc_profile:  # name, NUL, compression method 0 (zlib), compressed profile
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
+    exif = exif[6:] if exif.startswith(b"Exif\0\0") else exif
+    if exif:
+        chunks.append(_png_chunk(b"eXIf", exif))
+    if description:
+        text = description.replace("\0", "")  # NUL separates keyword and text
+        try:
+            chunks.append(_png_chunk(b"tEXt", b"Description\0" + text.encode("latin-1")))
+        except UnicodeEncodeError:  # keyword, NUL, not compressed, method, no language, no translated keyword
+            chunks.append(_png_chunk(b"iTXt", b"Description\0\0\0\0\0" + text.encode("utf-8")))
+    return png[:end] + b"".join(chunks) + png[end:]
+
+
+_DATE = re.compile(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d")
+
+
+def _tiff16_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.Exif,
+                          icc_profile: bytes | None) -> bytes | None:
+    """A 16-bit TIFF (deflate, horizontal predictor) with metadata, by tifffile; None without tifffile.
+
+    TIFF tags carry the description, software, ICC profile, camera, artist and copyright, and
+    the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime; tifffile cannot write
+    an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not carried.
+    """
+    try:
+        import tifffile  # scikit-image's dependency; imported here, it costs nothing when unused
+    except ImportError:
+        return None
+
+    def ascii_tag(tag: int, ifd: Any = exif) -> str | None:
+        value = ifd.get(tag)
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(value, str) or not value.strip("\0 "):
+            return None
+        return value.replace("\0", "").encode("ascii", "replace").decode("ascii")  # TIFF ASCII is 7-bit
+
+    try:
+        exif_ifd = exif.get_ifd(0x8769)
+    except Exception:  # noqa: BLE001 - a broken EXIF sub-IFD: no date from it
+        exif_ifd = {}
+    dates = [ascii_tag(0x9003, exif_ifd), ascii_tag(0x9004, exif_ifd), ascii_tag(0x0132)]
+    date = next((d for d in dates if d and _DATE.fullmatch(d) and not d.startswith("0000")), None)
+    extra = [(tag, "s", 0, value, True) for tag in (0x010F, 0x0110, 0x013B, 0x8298)  # Make, Model, Artist, (C)
+             if (value := ascii_tag(tag)) is not None]
+    data = rgb if alpha is None else np.dstack([rgb, alpha.astype(np.uint16)])
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, data, photometric="rgb", extrasamples=("unassalpha",) if alpha is not None else None,
+                     compression="zlib", predictor=True, metadata=None, description=ascii_tag(0x010E),
+                     software=ascii_tag(0x0131) or False, datetime=date, iccprofile=icc_profile,
+                     extratags=extra)
+    return buf.getvalue()
+
+
 def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None,
                 exif: bytes | None = None, icc_profile: bytes | None = None, quality: int = 95,
                 description: str | None = None) -> None:
     """Write (H, W, 3) uint8/uint16 sRGB atomically. 16-bit is kept for PNG and TIFF.
 
-    `description` is stored in the EXIF ImageDescription (and a PNG text chunk).
+    `description` is stored in the EXIF ImageDescription (and a PNG text chunk). EXIF and an
+    RGB ICC profile are carried where the format allows; 16-bit TIFF keeps only some EXIF
+    tags (see _tiff16_with_metadata), and only when tifffile is installed.
     """
     p = Path(path)
     fmt = output_format(p)
@@ -332,33 +433,30 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         else:
             alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
+    exif_obj = _output_exif(exif, description)
+    icc_profile = _rgb_profile(icc_profile)
     try:
         with atomic_path(p) as tmp:
             if sixteen:
-                arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-                if alpha is not None:
-                    arr = np.dstack([arr, alpha.astype(np.uint16)])
-                ext = ".png" if fmt == "PNG" else ".tiff"
-                with _quiet_decoders():
-                    ok, buf = cv2.imencode(ext, arr)
-                if not ok:
-                    raise ImageWriteError(f"{p}: could not encode the image")
-                tmp.write_bytes(buf.tobytes())
+                data = _tiff16_with_metadata(rgb, alpha, exif_obj, icc_profile) if fmt == "TIFF" else None
+                if data is None:
+                    arr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+                    if alpha is not None:
+                        arr = np.dstack([arr, alpha.astype(np.uint16)])
+                    ext = ".png" if fmt == "PNG" else ".tiff"
+                    with _quiet_decoders():
+                        ok, buf = cv2.imencode(ext, arr)
+                    if not ok:
+                        raise ImageWriteError(f"{p}: could not encode the image")
+                    data = buf.tobytes()
+                    if fmt == "PNG":
+                        data = _png_with_metadata(p, data, exif_obj.tobytes() if len(exif_obj) else b"",
+                                                  icc_profile, description)
+                tmp.write_bytes(data)
             else:
                 im = Image.fromarray(np.dstack([rgb, alpha]) if alpha is not None else rgb,
                                      "RGBA" if alpha is not None else "RGB")
                 kw: dict[str, Any] = {}
-                exif_obj = Image.Exif()
-                if exif:
-                    try:
-                        exif_obj.load(exif)
-                    except Exception:  # noqa: BLE001 - unreadable source EXIF is dropped, not fatal
-                        exif_obj = Image.Exif()
-                    for tag in _TIFF_LAYOUT_TAGS:  # a TIFF's "EXIF" holds its own pixel layout: not ours
-                        exif_obj.pop(tag, None)
-                if description:
-                    exif_obj[0x010E] = description
-                    exif_obj[0x0131] = "ColorStudio"
                 if fmt in ("JPEG", "PNG", "WEBP", "TIFF") and len(exif_obj):
                     kw["exif"] = exif_obj.tobytes()
                 if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):

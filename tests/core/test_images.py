@@ -571,3 +571,125 @@ def test_icc_profile_and_description_are_carried(tmp_path: Path) -> None:
         write_image(out, loaded.pixels, icc_profile=loaded.icc_profile, exif=loaded.exif, description="Colorized")
         assert read_image(out).icc_profile == icc
         assert Image.open(out).getexif().get(0x010E) == "Colorized"
+
+
+# -- metadata of 16-bit outputs (OpenCV encodes them and writes none itself) ---------------
+
+def _source_metadata() -> tuple[bytes, bytes]:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "Nikon"  # Make
+    exif[0x0132] = "2003:04:05 06:07:08"  # DateTime (when the scan was made)
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:01 10:00:00"  # DateTimeOriginal (when the photo was taken)
+    return exif.tobytes(), icc
+
+
+def _png_chunks(data: bytes) -> list[bytes]:
+    kinds, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kinds.append(data[pos + 4:pos + 8])
+        pos += 12 + length
+    return kinds
+
+
+@pytest.mark.parametrize(("description", "text_chunk"), [
+    ("Colorized by ColorStudio 0.1.0 (model: défaut, 2 hints)", b"tEXt"),
+    ("Colorized by ColorStudio (model: カラー)", b"iTXt"),  # not Latin-1: the UTF-8 text chunk
+], ids=["latin-1", "unicode"])
+@pytest.mark.parametrize("with_alpha", [False, True], ids=["rgb", "rgba"])
+def test_16bit_png_carries_exif_icc_and_description(tmp_path: Path, description: str, text_chunk: bytes,
+                                                    with_alpha: bool) -> None:
+    exif, icc = _source_metadata()
+    rgb16 = noise((30, 40, 3), np.uint16, seed=20)
+    alpha = noise((30, 40), np.uint16, seed=21) if with_alpha else None
+    path = tmp_path / "out16.png"
+    write_image(path, rgb16, alpha=alpha, exif=exif, icc_profile=icc, description=description)
+
+    data = path.read_bytes()
+    assert images._png_is_whole(data)  # every chunk's CRC is right
+    kinds = _png_chunks(data)
+    assert kinds[:4] == [b"IHDR", b"iCCP", b"eXIf", text_chunk] and kinds[-1] == b"IEND"
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16  # still 16 bits for other readers
+    back = read_image(path)
+    np.testing.assert_array_equal(back.pixels, rgb16)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, alpha)
+    with Image.open(path) as im:
+        assert im.text["Description"] == description
+        assert im.info["icc_profile"] == icc
+        tags = im.getexif()
+        assert tags[0x010F] == "Nikon" and tags[0x0132] == "2003:04:05 06:07:08" and tags[0x0131] == "ColorStudio"
+        assert tags[0x010E].startswith("Colorized by ColorStudio")
+        assert tags.get_ifd(0x8769)[0x9003] == "1962:07:01 10:00:00"
+    assert back.icc_profile == icc and back.exif is not None
+
+
+def test_16bit_png_without_metadata_has_no_metadata_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "plain16.png"
+    write_image(path, noise((10, 12, 3), np.uint16, seed=22))
+    assert _png_chunks(path.read_bytes()) == [b"IHDR", b"IDAT", b"IEND"]
+
+
+@pytest.mark.parametrize("with_alpha", [False, True], ids=["rgb", "rgba"])
+def test_16bit_tiff_carries_description_icc_and_date(tmp_path: Path, with_alpha: bool) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    exif, icc = _source_metadata()
+    rgb16 = noise((30, 40, 3), np.uint16, seed=23)
+    alpha = noise((30, 40), np.uint16, seed=24) if with_alpha else None
+    path = tmp_path / "out16.tif"
+    write_image(path, rgb16, alpha=alpha, exif=exif, icc_profile=icc, description="Colorized by ColorStudio")
+
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    back = read_image(path)
+    np.testing.assert_array_equal(back.pixels, rgb16)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, alpha)
+    with Image.open(path) as im:
+        assert im.info["icc_profile"] == icc
+        tags = im.getexif()
+        assert tags[0x010E] == "Colorized by ColorStudio" and tags[0x0131] == "ColorStudio"
+        assert tags[0x0132] == "1962:07:01 10:00:00"  # the photo's own date (DateTimeOriginal)
+        assert tags[0x010F] == "Nikon"
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        assert page.dtype == np.uint16 and page.shape == (30, 40, 4 if with_alpha else 3)
+        assert page.tags["ImageDescription"].value == "Colorized by ColorStudio"
+        assert page.tags["InterColorProfile"].value == icc
+
+
+def test_16bit_tiff_without_tifffile_is_written_by_opencv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tifffile", None)  # import tifffile raises ImportError
+    exif, icc = _source_metadata()
+    rgb16 = noise((20, 30, 3), np.uint16, seed=25)
+    path = tmp_path / "cv16.tif"
+    write_image(path, rgb16, exif=exif, icc_profile=icc, description="Colorized")
+    np.testing.assert_array_equal(read_image(path).pixels, rgb16)
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_16bit_tiff_skips_unusable_dates(tmp_path: Path) -> None:
+    pytest.importorskip("tifffile")
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "    :  :     :  :  "  # how cameras write "no date"
+    exif[0x0132] = "2003:04:05 06:07:08"
+    path = tmp_path / "dates.tif"
+    write_image(path, noise((10, 12, 3), np.uint16, seed=26), exif=exif.tobytes())
+    with Image.open(path) as im:
+        assert im.getexif()[0x0132] == "2003:04:05 06:07:08"
+        assert 0x0131 not in im.getexif()  # no "tifffile.py" software tag
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "tif"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_profile_of_a_gray_scan_is_not_put_on_a_colour_output(tmp_path: Path, ext: str, dtype: type) -> None:
+    _, icc = _source_metadata()
+    gray_icc = icc[:16] + b"GRAY" + icc[20:]  # the header's colour space: a one-channel profile
+    path = tmp_path / f"out.{ext}"
+    write_image(path, noise((10, 12, 3), dtype, seed=27), icc_profile=gray_icc)
+    with Image.open(path) as im:
+        assert "icc_profile" not in im.info or not im.info["icc_profile"]
