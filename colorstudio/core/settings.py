@@ -65,7 +65,8 @@ def cache_dir() -> Path:
 
 
 def log_dir() -> Path:
-    """Per-user log folder: ~/.local/state/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Logs, ~/Library/Logs/ColorStudio."""
+    """Per-user log folder: ~/.local/state/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Logs,
+    ~/Library/Logs/ColorStudio."""
     return _user_dir(("XDG_STATE_HOME", ".local/state"), ("LOCALAPPDATA", "AppData/Local", "Logs"), "Logs")
 
 
