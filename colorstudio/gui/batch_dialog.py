@@ -1,13 +1,18 @@
 """Colorize all (or the selected) photos of the open folder, through core.batch.run_batch.
 
 The run happens in a BatchThread; a non-modal progress dialog shows the count, the
-current file and the time left, and Cancel stops after the current photo. At the end the
-photos that failed are listed; the others are done.
+current file and the time left, and Cancel stops after the current photo. The report
+(core.batch.REPORT_NAME) goes into the output folder. At the end the photos that failed
+are listed with their reasons; the others are done.
+
+The options of the last run are kept in QSettings ("batch/..."): the dialog starts from
+them, and the window's "exported" badges ask core.batch.output_path where they put a photo.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +35,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.batch import REPORT_NAME, BatchOptions, BatchResult, run_batch
+from ..core.errors import ColorStudioError
 from .workers import BatchThread
 
 
-def batch_module() -> Any:
-    """core.batch, or None when this installation does not have it."""
-    try:
-        from ..core import batch
-    except ImportError:
+def remember_options(options: BatchOptions) -> None:
+    """Keep a run's output options: the next dialog starts from them, and badges follow them."""
+    s = QSettings()
+    s.setValue("batch/output_dir", str(options.output_dir))
+    s.setValue("batch/pattern", options.pattern)
+    s.setValue("batch/format", options.format)
+    s.setValue("batch/quality", options.quality)
+
+
+def remembered_options(input_root: Path) -> BatchOptions | None:
+    """The last run's output options for photos under `input_root`; None before any run."""
+    s = QSettings()
+    out = str(s.value("batch/output_dir", "") or "")
+    if not out:
         return None
-    return batch if hasattr(batch, "run_batch") and hasattr(batch, "BatchOptions") else None
+    try:
+        return BatchOptions(output_dir=Path(out), pattern=str(s.value("batch/pattern", "{stem}.{ext}")),
+                            format=str(s.value("batch/format", "") or ""), input_root=input_root)
+    except ColorStudioError:  # a hand-edited or outdated settings value
+        return None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -53,11 +73,13 @@ def _inside(path: Path, folder: Path) -> bool:
 class BatchDialog(QDialog):
     """Options of a batch run: output folder, name pattern, format, quality, scope, redo."""
 
-    def __init__(self, input_root: Path, n_all: int, n_selected: int, parent: QWidget | None = None) -> None:
+    def __init__(self, input_root: Path, n_all: int, n_selected: int, max_pixels: int,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Colorize Photos")
         self.setObjectName("batch_dialog")
         self.input_root = input_root
+        self.max_pixels = max_pixels  # the preferences' size limit, as for opening a photo
         s = QSettings()
         form = QFormLayout(self)
         self.all = QRadioButton(f"All {n_all} photos of the folder")
@@ -76,7 +98,8 @@ class BatchDialog(QDialog):
         form.addRow("Output folder:", row)
         self.pattern = QLineEdit(str(s.value("batch/pattern", "{stem}.{ext}")))
         self.pattern.setToolTip("File name of each output: {stem} is the photo's name without extension, "
-                                "{ext} the format's extension, e.g. {stem}_color.{ext}")
+                                "{ext} the format's extension, {name} the photo's whole file name; "
+                                "e.g. {stem}_color.{ext}")
         form.addRow("File names:", self.pattern)
         self.format = QComboBox()
         for data, label in (("", "Same as the photo"), ("jpg", "JPEG"), ("png", "PNG"), ("tif", "TIFF"),
@@ -108,32 +131,31 @@ class BatchDialog(QDialog):
             self.output.setText(d)
 
     def validate(self) -> str:
-        out = Path(self.output.text().strip()).expanduser()
+        """Why the options cannot run ("" when they can)."""
         if not self.output.text().strip():
             return "Choose an output folder."
+        out = Path(self.output.text().strip()).expanduser()
         if _inside(out, self.input_root):
             return "Choose an output folder outside the photos' folder: the originals are never written to."
-        if "{stem}" not in self.pattern.text():
-            return "The file-name pattern must contain {stem}, or every photo would get the same name."
+        try:
+            self.options()
+        except ColorStudioError as exc:  # the pattern, as core.batch checks it
+            return str(exc)
         return ""
 
     def _accept(self) -> None:
         problem = self.validate()
         if problem:
-            self.message.setText(f"<b>{problem}</b>")
+            self.message.setText(f"<b>{escape(problem)}</b>")
             return
-        s = QSettings()
-        s.setValue("batch/output_dir", self.output.text().strip())
-        s.setValue("batch/pattern", self.pattern.text())
-        s.setValue("batch/format", self.format.currentData())
-        s.setValue("batch/quality", self.quality.value())
         self.accept()
 
-    def options(self, batch: Any) -> Any:
-        return batch.BatchOptions(output_dir=Path(self.output.text().strip()).expanduser(),
-                                  pattern=self.pattern.text(), format=self.format.currentData(),
-                                  quality=self.quality.value(), overwrite=self.overwrite.isChecked(),
-                                  input_root=self.input_root)
+    def options(self) -> BatchOptions:
+        """The chosen options (ColorStudioError when they are invalid; see validate)."""
+        return BatchOptions(output_dir=Path(self.output.text().strip()).expanduser(), pattern=self.pattern.text(),
+                            format=self.format.currentData(), quality=self.quality.value(),
+                            overwrite=self.overwrite.isChecked(), input_root=self.input_root,
+                            max_pixels=self.max_pixels)
 
 
 def _duration(seconds: float) -> str:
@@ -150,13 +172,15 @@ class BatchRun(QObject):
 
     finished = Signal(object)  # list of BatchResult (empty on a failure to start)
 
-    def __init__(self, paths: list[Path], options: Any, engine_provider: Callable[[], Any], batch: Any,
+    def __init__(self, paths: list[Path], options: BatchOptions, engine_provider: Callable[[], Any],
                  parent: QWidget) -> None:
         super().__init__(parent)
         self.total = len(paths)
-        self.results: list[Any] = []
-        self.thread = BatchThread(paths, options, engine_provider, batch.run_batch,
-                                  report_path=Path(options.output_dir) / "colorstudio-report.jsonl", parent=self)
+        self.results: list[BatchResult] = []
+        self.report_path = Path(options.output_dir) / REPORT_NAME
+        self.failure_box: QMessageBox | None = None
+        self.thread = BatchThread(paths, options, engine_provider, run_batch, report_path=self.report_path,
+                                  parent=self)
         self.progress = QProgressDialog("Starting…", "Cancel", 0, max(1, self.total), parent)
         self.progress.setObjectName("batch_progress")
         self.progress.setWindowTitle("Colorizing photos")
@@ -184,7 +208,7 @@ class BatchRun(QObject):
     def running(self) -> bool:
         return self.thread.isRunning()
 
-    def _progress(self, done: int, total: int, current: str, last: Any) -> None:
+    def _progress(self, done: int, total: int, current: str, last: BatchResult | None) -> None:
         if last is not None:
             self.results.append(last)
         self.progress.setMaximum(max(1, total))
@@ -195,24 +219,28 @@ class BatchRun(QObject):
         left = f" – about {_duration(elapsed / done * (total - done))} left" if done else ""
         self.progress.setLabelText(f"{done} of {total} done{left}\n{Path(current).name}")
 
-    def _done(self, results: list[Any]) -> None:
+    def _done(self, results: list[BatchResult]) -> None:
         self.thread.wait()
         self.progress.close()
         self.results = list(results)
-        failed = [r for r in results if getattr(r, "status", "") == "failed"]
-        done = sum(1 for r in results if getattr(r, "status", "") == "done")
-        skipped = sum(1 for r in results if getattr(r, "status", "") == "skipped")
-        stopped = " (cancelled)" if self.thread.cancelled else ""
+        failed = [r for r in results if r.status == "failed"]
+        done = sum(1 for r in results if r.status == "done")
+        skipped = sum(1 for r in results if r.status == "skipped")
+        stopped = f" (cancelled; {self.total - len(results)} not started)" if self.thread.cancelled else ""
         text = f"{done} colorized, {skipped} skipped (already exported), {len(failed)} failed{stopped}."
         parent = self.parent() if isinstance(self.parent(), QWidget) else None
         if failed:
             box = QMessageBox(QMessageBox.Icon.Warning, "Colorize photos", text, QMessageBox.StandardButton.Ok, parent)
-            box.setInformativeText("These photos failed; the others were done:")
+            box.setObjectName("batch_failures")
+            shown = "\n".join(f"{r.input.name}: {r.error}" for r in failed[:5])
+            more = f"\n… and {len(failed) - 5} more (see Show Details)" if len(failed) > 5 else ""
+            box.setInformativeText(f"These photos failed; the others were done:\n{shown}{more}\n\n"
+                                   f"Report: {self.report_path}")
             box.setDetailedText("\n".join(f"{r.input}: {r.error}" for r in failed))
             box.open()
-            self._box = box
-        elif parent is not None and hasattr(parent, "statusBar"):
-            parent.statusBar().showMessage(f"Batch finished: {text}", 15000)
+            self.failure_box = box
+        if parent is not None and hasattr(parent, "statusBar"):
+            parent.statusBar().showMessage(f"Batch finished: {text} Report: {self.report_path}", 15000)
         self.finished.emit(self.results)
 
     def _failed(self, message: str) -> None:

@@ -4,7 +4,8 @@ Thumbnails are decoded in a QThreadPool (JPEG draft mode, so a large scan is che
 cached on disk in the per-user cache folder (keyed by path, size and modification time)
 and in memory (LRU). Only the rows the view asks for are loaded, so a folder of
 thousands of scans opens at once. Badges show which photos have hints and which were
-exported.
+exported. The window lists a folder with core.batch.find_photos, so the strip shows
+exactly the photos a batch would colorize.
 """
 from __future__ import annotations
 
@@ -33,31 +34,12 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..core.hints import sidecar_path
-from ..core.images import READ_SUFFIXES
 
 THUMB = 112
 HAS_HINTS_ROLE = Qt.ItemDataRole.UserRole + 1
 EXPORTED_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 MEMORY_CACHE = 1500
-
-
-def list_photos(folder: Path, recursive: bool = False) -> list[Path]:
-    """The photos in `folder` (sorted), using core.batch.find_photos when it exists."""
-    try:
-        from ..core.batch import find_photos  # written alongside the app; optional here
-    except ImportError:
-        find_photos = None
-    if find_photos is not None:
-        return list(find_photos(Path(folder), recursive=recursive))
-    found: list[Path] = []
-    walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
-    for root, dirs, files in walker:
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if not name.startswith(".") and Path(name).suffix.lower() in READ_SUFFIXES:
-                found.append(Path(root) / name)
-    return sorted(found, key=lambda p: str(p).lower())
 
 
 def thumbnail_cache_dir() -> Path:

@@ -18,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
+from ..core.batch import BatchOptions, find_photos, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
@@ -27,7 +28,7 @@ from . import commands, ui
 from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
 from .document import photo_key
-from .folder import PhotoListModel, PhotoStrip, list_photos
+from .folder import PhotoListModel, PhotoStrip
 from .session import PhotoSession
 from .workers import InferenceController
 
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self._last_error = ""
         self._engine_error_shown = ""
         self._exported: set[str] = set()
+        self._export_options: BatchOptions | None = None  # where batch outputs of the open folder go
         self._batch: Any = None
         self._closing = False
         self._close_after_export = False
@@ -418,21 +420,36 @@ class MainWindow(QMainWindow):
         return False
 
     def open_folder(self, folder: str | os.PathLike[str], recursive: bool = False) -> bool:
+        """List the photos of `folder` (core.batch.find_photos: what a batch would colorize) and open the first."""
+        from .batch_dialog import remembered_options
+
         root = Path(folder).expanduser()
+        unlisted: list[tuple[Path, str]] = []
         try:
-            photos = list_photos(root, recursive=recursive)
-        except OSError as exc:
-            QMessageBox.critical(self, "Cannot open folder", f"{root}: {exc.strerror or exc}")
+            photos = find_photos(root, recursive=recursive,
+                                 on_error=lambda sub, exc: unlisted.append((sub, str(exc.strerror or exc))))
+        except ColorStudioError as exc:  # not a folder, or not readable
+            QMessageBox.critical(self, "Cannot open folder", str(exc))
             return False
         QSettings().setValue("last_dir", str(root))
+        self._export_options = remembered_options(root)
         self.folder_model.set_photos(root, photos)
         self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
         self.photos_dock.show()
         self._update_actions()
-        if not photos:
+        opened = self.open_image(photos[0]) if photos else True
+        if unlisted:  # after open_image, whose own message would replace this one
+            self._report_unlisted(root, unlisted)
+        elif not photos:
             self.statusBar().showMessage(f"No photos in {root}", 8000)
-            return True
-        return self.open_image(photos[0])
+        return opened
+
+    def _report_unlisted(self, root: Path, unlisted: list[tuple[Path, str]]) -> None:
+        """Subfolders that could not be listed: their photos are missing from the strip."""
+        names = [str(sub.relative_to(root)) if sub.is_relative_to(root) else str(sub) for sub, _ in unlisted]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        self.statusBar().showMessage(f"{len(names)} subfolder{'s' if len(names) > 1 else ''} could not be read "
+                                     f"({unlisted[0][1]}): {shown}; their photos are not listed")
 
     def next_photo(self) -> None:
         self._step_photo(1)
@@ -563,30 +580,21 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.close)
 
     def _is_exported(self, path: Path) -> bool:
+        """Exported from this window, or its output from the last batch's options exists."""
         if photo_key(path) in self._exported:
             return True
-        out = str(QSettings().value("batch/output_dir", "") or "")
-        if not out:
+        options = self._export_options
+        if options is None:
             return False
-        pattern = str(QSettings().value("batch/pattern", "{stem}.{ext}"))
-        fmt = str(QSettings().value("batch/format", "") or "")
-        root = self.folder_model.root
         try:
-            rel = path.parent.relative_to(root) if root is not None else Path()
-            name = pattern.format(stem=path.stem, ext=fmt or path.suffix.lstrip(".").lower(), name=path.name)
-        except (ValueError, KeyError, IndexError):
+            return output_path(path, options).is_file()
+        except ColorStudioError:  # a name the pattern cannot make: run_batch would fail that photo too
             return False
-        return (Path(out) / rel / name).exists()
 
     # -- batch ---------------------------------------------------------------------------------
     def batch_dialog(self) -> None:
-        from .batch_dialog import BatchDialog, batch_module
+        from .batch_dialog import BatchDialog
 
-        batch = batch_module()
-        if batch is None:
-            QMessageBox.information(self, "Colorize photos", "Batch colorization is not available in this "
-                                    "installation (colorstudio.core.batch is missing).")
-            return
         if not self.folder_model.paths or self.folder_model.root is None:
             QMessageBox.information(self, "Colorize photos", "Open a folder first (File > Open Folder).")
             return
@@ -594,24 +602,26 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Colorize photos", "A batch is already running.")
             return
         selected = self.strip.selected_paths()
-        dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected), self)
+        dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected),
+                          int(self.settings.max_megapixels * 1e6), self)
         if dlg.exec() != BatchDialog.DialogCode.Accepted:
             return
-        self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options(batch))
+        self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options())
 
-    def start_batch(self, paths: list[Path], options: Any) -> Any:
-        """Run core.batch.run_batch over `paths` in a thread, with a progress dialog."""
-        from .batch_dialog import BatchRun, batch_module
+    def start_batch(self, paths: list[Path], options: BatchOptions) -> Any:
+        """Run core.batch.run_batch over `paths` in a thread, with a progress dialog; returns the BatchRun."""
+        from .batch_dialog import BatchRun, remember_options
 
-        batch = batch_module()
         if self.document.dirty and self.save_hints():  # the batch reads each photo's sidecar
             self.statusBar().showMessage(f"Saved the hints of {self.document.path.name} for the batch", 8000)
+        remember_options(options)
+        self._export_options = options
         settings = self.settings
 
         def engine() -> Any:
             return self.controller.engine or self._engine_factory(settings)()
 
-        self._batch = BatchRun(paths, options, engine, batch, self)
+        self._batch = BatchRun(paths, options, engine, self)
         self._batch.finished.connect(lambda _r: self.folder_model.refresh())
         self._batch.start()
         return self._batch

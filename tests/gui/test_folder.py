@@ -1,22 +1,23 @@
-"""Folders: the thumbnail strip, next/previous photo, per-photo undo, and the batch dialog.
+"""Folders: the thumbnail strip, next/previous photo, per-photo undo, and batch runs.
 
-core.batch is written alongside the app; these tests use a stub with its API so they do
-not depend on it (the app imports it lazily and says so when it is missing).
+Batch runs go through the real core.batch.run_batch: the outputs, the report, resuming
+and cancelling are checked on files, as the user would see them.
 """
 from __future__ import annotations
 
-import sys
-import time
-import types
-from dataclasses import dataclass
+import os
+import threading
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
-import colorstudio.core
+from colorstudio.core import batch
+from colorstudio.core.batch import REPORT_NAME, BatchOptions, read_report
 from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
-from colorstudio.core.images import read_image, write_image
+from colorstudio.gui.batch_dialog import BatchDialog
 from colorstudio.gui.document import autosave_path
 from colorstudio.gui.folder import EXPORTED_ROLE, HAS_HINTS_ROLE, thumbnail_cache_dir
 
@@ -33,58 +34,6 @@ def folder(tmp_path: Path) -> Path:
     (root / "notes.txt").write_text("not a photo")
     save_hints(sidecar_path(root / "b.png"), [Hint(0.5, 0.5, (200, 30, 30))])
     return root
-
-
-@pytest.fixture
-def stub_batch(monkeypatch):  # noqa: ANN201
-    """A stand-in for colorstudio.core.batch with the agreed API."""
-    mod = types.ModuleType("colorstudio.core.batch")
-
-    @dataclass(frozen=True)
-    class BatchOptions:
-        output_dir: Path
-        pattern: str = "{stem}.{ext}"
-        format: str = ""
-        quality: int = 95
-        overwrite: bool = False
-        input_root: Path | None = None
-
-    @dataclass(frozen=True)
-    class BatchResult:
-        input: Path
-        output: Path | None
-        status: str
-        seconds: float
-        error: str = ""
-
-    def run_batch(paths, options, engine, progress=None, should_stop=None, report_path=None):  # noqa: ANN001, ANN202
-        results = []
-        for i, p in enumerate(paths):
-            if should_stop is not None and should_stop():
-                break
-            t0 = time.perf_counter()
-            ext = options.format or p.suffix.lstrip(".")
-            out = Path(options.output_dir) / options.pattern.format(stem=p.stem, ext=ext)
-            try:
-                if out.exists() and not options.overwrite:
-                    r = BatchResult(p, out, "skipped", 0.0)
-                else:
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    hints = load_hints(sidecar_path(p)) if sidecar_path(p).exists() else ()
-                    write_image(out, engine.colorize(read_image(p).pixels, hints))
-                    r = BatchResult(p, out, "done", time.perf_counter() - t0)
-            except Exception as exc:  # noqa: BLE001
-                r = BatchResult(p, None, "failed", time.perf_counter() - t0, str(exc))
-            results.append(r)
-            if progress is not None:
-                progress(i + 1, len(paths), p, r)
-        return results
-
-    mod.BatchOptions, mod.BatchResult, mod.run_batch = BatchOptions, BatchResult, run_batch
-    # No find_photos: the app falls back to its own listing, as it does without core.batch.
-    monkeypatch.setitem(sys.modules, "colorstudio.core.batch", mod)
-    monkeypatch.setattr(colorstudio.core, "batch", mod, raising=False)
-    return mod
 
 
 def test_open_folder_strip_thumbnails_and_badges(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
@@ -135,77 +84,145 @@ def test_page_down_up_and_per_photo_undo(make_window, fake_engine, folder, qtbot
     assert win.strip.currentIndex().row() == 2
 
 
-def test_batch_runs_through_core_routine_and_marks_exports(make_window, folder, tmp_path, qtbot,
-                                                           stub_batch) -> None:  # noqa: ANN001
-    win = make_window(FakeEngine())
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(folder)
-    out = tmp_path / "out"
-    options = stub_batch.BatchOptions(output_dir=out, pattern="{stem}_color.{ext}", format="jpg",
-                                      input_root=folder)
-    run = win.start_batch(list(win.folder_model.paths), options)
-    with qtbot.waitSignal(run.finished, timeout=20000) as blocker:
+def test_unreadable_subfolder_is_reported_in_the_window(make_window, fake_engine, folder, qtbot,  # noqa: ANN001
+                                                         monkeypatch) -> None:  # noqa: ANN001
+    (folder / "sub" / "deeper").mkdir()
+    write_gray(folder / "sub" / "deeper" / "e.png", 40, 30)
+    locked = folder / "sub"
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args):  # noqa: ANN001, ANN002, ANN202 - a permission problem, even for root
+        if isinstance(path, (str, os.PathLike)) and Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *args)
+
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000), monkeypatch.context() as patch:
+        patch.setattr(batch.os, "scandir", scandir)  # core.batch.find_photos lists folders with it
+        assert win.open_folder(folder, recursive=True)
+    assert [p.name for p in win.folder_model.paths] == ["a.png", "b.png", "c.png"]  # the rest still listed
+    message = win.statusBar().currentMessage()
+    assert "1 subfolder could not be read (Permission denied): sub" in message
+
+
+@pytest.fixture
+def batch_folder(tmp_path: Path) -> Path:
+    """Photos of different sizes, one with hints, and one corrupt file."""
+    root = tmp_path / "roll"
+    root.mkdir()
+    write_gray(root / "a.png", 300, 200)
+    write_gray(root / "b.png", 160, 120)
+    write_gray(root / "c.png", 97, 61)
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 10)
+    save_hints(sidecar_path(root / "b.png"), [Hint(0.5, 0.5, (200, 30, 30))])
+    return root
+
+
+def _accept_dialog_with(monkeypatch, output: Path, pattern: str) -> list[BatchDialog]:  # noqa: ANN001
+    """Make BatchDialog.exec() fill in the output folder, pattern and format and press Colorize."""
+    shown: list[BatchDialog] = []
+
+    def exec_(dlg: BatchDialog) -> int:
+        shown.append(dlg)
+        dlg.output.setText(str(output))
+        dlg.pattern.setText(pattern)
+        dlg.format.setCurrentIndex(dlg.format.findData(""))  # same format as the photo
+        dlg._accept()
+        return dlg.result()
+
+    monkeypatch.setattr(BatchDialog, "exec", exec_)
+    return shown
+
+
+def _statuses(results) -> dict[str, str]:  # noqa: ANN001
+    return {r.input.name: r.status for r in results}
+
+
+def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
+        make_window, tiny_engine, batch_folder, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    out = tmp_path / "roll-color"
+    shown = _accept_dialog_with(monkeypatch, out, "{stem}_color.{ext}")
+    win = make_window(tiny_engine)
+    win.settings = win.settings.updated(max_megapixels=12.5)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_folder(batch_folder)
+    inputs = sorted(p.name for p in batch_folder.iterdir())
+
+    win.act_batch.trigger()
+    run = win._batch
+    assert shown and run.thread.options.max_pixels == 12_500_000  # the preferences' limit
+    with qtbot.waitSignal(run.finished, timeout=60000) as blocker:
         pass
     results = blocker.args[0]
-    assert [r.status for r in results] == ["done"] * 3
-    assert sorted(p.name for p in out.iterdir()) == ["a_color.jpg", "b_color.jpg", "c_color.jpg"]
-    assert not any(p.name.endswith("_color.jpg") for p in folder.iterdir())  # input folder untouched
-    from PySide6.QtCore import QSettings
+    assert _statuses(results) == {"a.png": "done", "b.png": "done", "broken.png": "failed", "c.png": "done"}
+    for name in ("a", "b", "c"):  # full resolution: each output has its photo's size
+        with Image.open(out / f"{name}_color.png") as result, Image.open(batch_folder / f"{name}.png") as photo:
+            assert result.size == photo.size and result.mode == "RGB"
+    assert sorted(p.name for p in batch_folder.iterdir()) == inputs  # the input folder is untouched
+    # The failure is shown at the end, with its reason; the report is in the output folder.
+    box = run.failure_box
+    assert box is not None and box.isVisible()
+    assert "3 colorized, 0 skipped" in box.text() and "1 failed" in box.text()
+    assert "broken.png: cannot decode image" in box.informativeText()
+    assert str(out / REPORT_NAME) in box.informativeText()
+    assert [r["status"] for r in read_report(out / REPORT_NAME)] == ["done", "done", "failed", "done"]
+    # Badges come from core.batch.output_path with the run's options.
+    model = win.folder_model
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
+    win.open_folder(batch_folder)  # listed again: the badges follow the options kept in QSettings
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
+    box.close()
 
-    s = QSettings()
-    s.setValue("batch/output_dir", str(out))
-    s.setValue("batch/pattern", "{stem}_color.{ext}")
-    s.setValue("batch/format", "jpg")
-    win.folder_model.refresh()
-    assert win.folder_model.data(win.folder_model.index(0), EXPORTED_ROLE)
-    # A rerun skips what exists (the core routine's resume), the app stays usable meanwhile.
-    run = win.start_batch(list(win.folder_model.paths), options)
+    # A second run starts from the same options and skips what exists; the app stays usable meanwhile.
+    win.act_batch.trigger()
+    run = win._batch
     win.canvas.add_requested.emit(0.5, 0.5)
-    with qtbot.waitSignal(run.finished, timeout=20000) as blocker:
+    with qtbot.waitSignal(run.finished, timeout=60000) as blocker:
         pass
-    assert [r.status for r in blocker.args[0]] == ["skipped"] * 3
+    assert _statuses(blocker.args[0]) == {"a.png": "skipped", "b.png": "skipped", "broken.png": "failed",
+                                          "c.png": "skipped"}
+    assert len(read_report(out / REPORT_NAME)) == 8
+    assert len(win.document.hints) == 1
+    run.failure_box.close()
 
 
-def test_batch_cancel_stops_after_current_photo(make_window, folder, tmp_path, qtbot, stub_batch) -> None:  # noqa: ANN001
-    engine = FakeEngine(delay=0.3)
+def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_path, qtbot) -> None:  # noqa: ANN001
+    gate = threading.Event()
+    gate.set()
+    engine = FakeEngine(gate=gate)
     win = make_window(engine)
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         win.open_folder(folder)
-    options = stub_batch.BatchOptions(output_dir=tmp_path / "out", input_root=folder)
-    run = win.start_batch(list(win.folder_model.paths), options)
-    qtbot.waitUntil(lambda: run.progress.value() >= 1, timeout=20000)
-    from PySide6.QtWidgets import QPushButton
-
+    qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)  # no preview left to run
+    gate.clear()  # from now on colorize() blocks until the test lets it go
+    engine.started.clear()
+    out = tmp_path / "out"
+    run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
+    assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
     cancel = next(b for b in run.progress.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert "Stopping" in run.progress.labelText()
+    gate.set()
     with qtbot.waitSignal(run.finished, timeout=20000) as blocker:
         pass
-    assert 1 <= len(blocker.args[0]) < 3
+    assert _statuses(blocker.args[0]) == {"a.png": "done"}
     assert run.thread.cancelled
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
+    assert "cancelled; 2 not started" in win.statusBar().currentMessage()
 
 
-def test_batch_dialog_refuses_unsafe_options(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
-    from colorstudio.gui.batch_dialog import BatchDialog
-
-    dlg = BatchDialog(folder, 3, 0)
+def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: ANN001
+    dlg = BatchDialog(folder, 3, 0, max_pixels=5_000_000)
     qtbot.addWidget(dlg)
     dlg.output.setText(str(folder / "colorized"))
     assert "outside" in dlg.validate()
     dlg.output.setText(str(folder.parent / "colorized"))
     dlg.pattern.setText("same.{ext}")
-    assert "{stem}" in dlg.validate()
-    dlg.pattern.setText("{stem}_c.{ext}")
+    assert "{stem}" in dlg.validate()  # core.batch's own check of the pattern
+    dlg.pattern.setText("{stem}.{oops}")
+    assert "unknown field" in dlg.validate()
+    dlg.pattern.setText("{name}_c.{ext}")
     assert dlg.validate() == ""
+    options = dlg.options()
+    assert options.input_root == folder and options.max_pixels == 5_000_000
     assert not dlg.selected.isEnabled()
-
-
-def test_batch_missing_module_is_a_message(make_window, fake_engine, folder, qtbot, messages, monkeypatch) -> None:  # noqa: ANN001
-    from colorstudio.gui import batch_dialog
-
-    monkeypatch.setattr(batch_dialog, "batch_module", lambda: None)
-    win = make_window(fake_engine)
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(folder)
-    win.act_batch.trigger()
-    assert messages and "not available" in messages[0][2]
