@@ -367,6 +367,10 @@ def _tiff16_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image
                           icc_profile: bytes | None) -> bytes | None:
     """A 16-bit TIFF (deflate, horizontal predictor) with metadata, by tifffile; None without tifffile.
 
+    Deflate level 3 with the predictor: about 20% smaller than OpenCV's LZW, in under twice its
+    time (6 MP: 1.0 s against 0.6 s, on the batch's writer thread); level 6 is 50% slower again
+    for a file 1% smaller.
+
     TIFF tags carry the description, software, ICC profile, camera, artist and copyright, and
     the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime; tifffile cannot write
     an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not carried.
@@ -395,7 +399,8 @@ def _tiff16_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image
     data = rgb if alpha is None else np.dstack([rgb, alpha.astype(np.uint16)])
     buf = io.BytesIO()
     tifffile.imwrite(buf, data, photometric="rgb", extrasamples=("unassalpha",) if alpha is not None else None,
-                     compression="zlib", predictor=True, metadata=None, description=ascii_tag(0x010E),
+                     compression="zlib", compressionargs={"level": 3}, predictor=True, metadata=None,
+                     description=ascii_tag(0x010E),
                      software=ascii_tag(0x0131) or False, datetime=date, iccprofile=icc_profile,
                      extratags=extra)
     return buf.getvalue()
