@@ -106,7 +106,8 @@ class Engine:
     """
 
     def __init__(self, model: ColorNet, device: torch.device | str = "cpu", working_size: int = DEFAULT_WORKING_SIZE,
-                 meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None) -> None:
+                 meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None,
+                 trust_hints: float | None = None) -> None:
         if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
             raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
         self.device = resolve_device(device)
@@ -118,6 +119,10 @@ class Engine:
         if isinstance(vivid, bool) or not isinstance(vivid, (int, float)) or not 0.0 <= float(vivid) <= 4.0:
             raise ValueError(f"vividness must be a number in [0, 4], got {vivid!r}")
         self.vividness = float(vivid)
+        trust = self.meta.get("trust_hints", 0.0) if trust_hints is None else trust_hints
+        if isinstance(trust, bool) or not isinstance(trust, (int, float)) or not 0.0 <= float(trust) <= 1e6:
+            raise ValueError(f"trust_hints must be a number >= 0 (0: off), got {trust!r}")
+        self.trust_hints = float(trust)
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -128,7 +133,7 @@ class Engine:
         # The whole image is hashed: a sampled digest would mistake two images that differ
         # only between the samples for one another (blake2b hashes ~1 GB/s).
         digest = hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).hexdigest()
-        return image.shape, image.dtype.str, digest, hints, size, self.vividness
+        return image.shape, image.dtype.str, digest, hints, size, self.vividness, self.trust_hints
 
     def predict(self, image: np.ndarray, hints: Sequence[Hint] = (), working_size: int | None = None,
                 lum_full: np.ndarray | None = None) -> Prediction:
@@ -158,13 +163,7 @@ class Engine:
                 t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
             out, fill = out[0, :, :h, :w].float(), fill[0, :, :h, :w].float()
             density = density[0, 0, :h, :w].float()
-            if self.vividness != 1.0:
-                # Boost the network's own colour where the user gave none: regression to the
-                # mean leaves automatic colours pale. The boost fades as hints are added (the
-                # user's colours then drive the result) and near each hint.
-                strength = (self.vividness - 1.0) * 0.5 ** len(hints)
-                gain = 1.0 + strength * (1.0 - density)
-                out = fill + (out - fill) * gain
+            out = fill + (out - fill) * self._correction_gain(len(hints), density)
             pred = Prediction(
                 lum=np.asarray(lum, dtype=np.float32),
                 ab=np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy()),
@@ -218,6 +217,21 @@ class Engine:
                 break
         return out
 
+    def _correction_gain(self, n_hints: int, density: torch.Tensor) -> torch.Tensor | float:
+        """How much of the network's correction to the hint fill is kept, per pixel.
+
+        vividness boosts the network's own colour where the user gave none (regression to
+        the mean leaves automatic colours pale); the boost fades as hints are added and
+        near each hint. trust_hints (n0) scales the correction by n0 / (n0 + n): with dense
+        hints the edge-aware propagation of the user's colours is trusted more.
+        """
+        gain: torch.Tensor | float = 1.0
+        if self.vividness != 1.0:
+            gain = 1.0 + (self.vividness - 1.0) * 0.5 ** n_hints * (1.0 - density)
+        if self.trust_hints:
+            gain = gain * (self.trust_hints / (self.trust_hints + n_hints))
+        return gain
+
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **self.meta}
 
@@ -263,10 +277,11 @@ def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation:
 
 
 def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto",
-                working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None) -> Engine:
+                working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None,
+                trust_hints: float | None = None) -> Engine:
     """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
     dev = resolve_device(device)
     path = resolve_model_path(model)
     net, meta = load_model(path)
     name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
-    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness)
+    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints)

@@ -191,6 +191,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", type=int, default=1, help="use every N-th photo (a quick check)")
     p.add_argument("--saturation", type=float, default=1.0)
     p.add_argument("--vividness", type=float, default=None, help="override the model's vividness (automatic colour gain)")
+    p.add_argument("--trust-hints", type=float, default=None, help="override the model's trust_hints (0: off)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     p.add_argument("--threads", type=int, default=0)
 
@@ -207,7 +208,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     engines = {}
     for m in models:
         name = m if m in ("default", "quality") else Path(m).stem
-        engines[name] = load_engine(m, device=args.device or "auto", working_size=args.size, vividness=args.vividness)
+        engines[name] = load_engine(m, device=args.device or "auto", working_size=args.size, vividness=args.vividness,
+                                    trust_hints=args.trust_hints)
     result = evaluate(args.data, engines, args.counts, args.limit, not args.no_baselines,
                       default_cache_dir() / "eval", saturation=args.saturation, levin=not args.no_levin,
                       every=args.every)

@@ -262,6 +262,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="no training: copy MODEL to --out as fp16 with updated metadata (e.g. --vividness)")
     p.add_argument("--vividness", type=float, default=None,
                    help="with --finalize: the automatic-colour gain the engine applies by default")
+    p.add_argument("--trust-hints", type=float, default=None,
+                   help="with --finalize: hint count at which the network's correction of the fill is halved")
 
 
 def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
@@ -279,6 +281,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         meta: dict[str, Any] = {}
         if args.vividness is not None:
             meta["vividness"] = args.vividness
+        if args.trust_hints is not None:
+            meta["trust_hints"] = args.trust_hints
         finalize_model(args.finalize, args.out, **meta)
         print(f"wrote {args.out}")
         return 0

@@ -142,3 +142,15 @@ def test_vividness_boosts_automatic_colour_only_without_hints(tmp_path: Path, ti
     a1, b1 = plain.predict(img, many), vivid.predict(img, many)
     # With many hints the boost has faded away.
     assert np.abs(b1.ab - a1.ab).max() < 1e-3 * max(1.0, np.abs(a1.ab).max()) + 1e-3
+
+
+def test_trust_hints_halves_the_correction_at_n0_hints(tiny_model_path: Path) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint
+
+    img = (np.random.default_rng(6).random((48, 64)) * 255).astype(np.uint8)
+    hints = [Hint((i + 0.5) / 4, 0.3, (40, 90, 200)) for i in range(4)]
+    plain = load_engine(tiny_model_path, device="cpu").predict(img, hints)
+    trusting = load_engine(tiny_model_path, device="cpu", trust_hints=4.0).predict(img, hints)
+    np.testing.assert_allclose(trusting.fill, plain.fill, atol=1e-5)
+    np.testing.assert_allclose(trusting.ab - trusting.fill, 0.5 * (plain.ab - plain.fill), rtol=1e-3, atol=1e-3)
