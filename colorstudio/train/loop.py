@@ -48,6 +48,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     seed: int = 0
     resume: bool = False
+    init: str = ""  # start from the weights of this model file (e.g. the shipped one)
     device: str = "auto"
     limit_photos: int = 0
     log_every: int = 10
@@ -144,8 +145,16 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         if cfg.preset not in PRESETS:
             raise ValueError(f"unknown preset {cfg.preset!r}; choose from {sorted(PRESETS)}")
         model_config = PRESETS[cfg.preset]
+    init_state = None
+    if cfg.init and state is None:
+        from ..core.checkpoint import load_model
+
+        init_model, _ = load_model(cfg.init)
+        model_config, init_state = init_model.config, init_model.float().state_dict()
     torch.manual_seed(cfg.seed)
     model = ColorNet(model_config).to(device)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, prior_elapsed = 0, 0.0
     log: list[dict[str, float]] = []
@@ -256,6 +265,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
     p.add_argument("--device", default="auto")
+    p.add_argument("--init", default="", metavar="MODEL",
+                   help="start from this model's weights (e.g. resources/models/default.pt) with a fresh schedule")
     p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     p.add_argument("--finalize", default="", metavar="MODEL",
@@ -292,7 +303,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, checkpoint=args.checkpoint, preset=args.preset, cache_dir=args.cache_dir,
         crop=args.crop, batch=args.batch, lr=args.lr, minutes=args.minutes, schedule_minutes=args.schedule_minutes,
         steps=args.steps, ce_weight=args.ce_weight, checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
-        resume=args.resume, device=args.device, limit_photos=args.limit_photos,
+        resume=args.resume, device=args.device, limit_photos=args.limit_photos, init=args.init,
     )
     train(cfg)
     return 0

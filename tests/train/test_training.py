@@ -154,3 +154,17 @@ def test_trust_hints_halves_the_correction_at_n0_hints(tiny_model_path: Path) ->
     trusting = load_engine(tiny_model_path, device="cpu", trust_hints=4.0).predict(img, hints)
     np.testing.assert_allclose(trusting.fill, plain.fill, atol=1e-5)
     np.testing.assert_allclose(trusting.ab - trusting.fill, 0.5 * (plain.ab - plain.fill), rtol=1e-3, atol=1e-3)
+
+
+def test_training_can_start_from_a_model_file(tmp_path: Path, tiny_model_path: Path) -> None:
+    photos = _make_photos(tmp_path / "photos", n=4)
+    cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
+    out = tmp_path / "continued.pt"
+    cfg = TrainConfig(data=str(photos), out=str(out), crop=32, batch=4, steps=1, lr=1e-9, warmup_steps=1,
+                      log_every=1000, init=str(tiny_model_path))
+    train(cfg, cache=cache)
+    start, _ = load_model(tiny_model_path)
+    after, _ = load_model(out)
+    assert after.config == start.config  # the preset comes from the file, not from --preset
+    w0, w1 = start.state_dict()["model1.0.weight"], after.state_dict()["model1.0.weight"]
+    assert torch.allclose(w0.float(), w1.float(), atol=1e-3)
