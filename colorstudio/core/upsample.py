@@ -40,30 +40,3 @@ def guided_coefficients(guide: np.ndarray, target: np.ndarray, radius: int = 2, 
         out.append(box(a))
         bs.append(box(b))
     return np.stack(out + bs, axis=-1).astype(np.float32)
-
-
-def resize_coefficients(coef: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear (pixel-centre aligned) resize of (h, w, K) coefficients to (height, width, K)."""
-    if coef.shape[:2] == (height, width):
-        return coef
-    chans = coef.shape[2]
-    parts = []
-    for start in range(0, chans, 4):  # cv2.resize handles up to 4 channels at once everywhere
-        part = np.ascontiguousarray(coef[:, :, start:start + 4])
-        r = cv2.resize(part, (width, height), interpolation=cv2.INTER_LINEAR)
-        parts.append(r.reshape(height, width, -1))
-    return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
-
-
-def apply_coefficients(coef: np.ndarray, guide: np.ndarray) -> np.ndarray:
-    """(H, W, 2C) coefficients and an (H, W) guide -> (H, W, C) output."""
-    c = coef.shape[2] // 2
-    return coef[:, :, :c] * guide[:, :, None] + coef[:, :, c:]
-
-
-def guided_upsample(guide_low: np.ndarray, target_low: np.ndarray, guide_high: np.ndarray,
-                    radius: int = 2, eps: float = 2e-3) -> np.ndarray:
-    """Upsample target_low (h, w, C) to guide_high's (H, W) size, following guide_high's edges."""
-    coef = guided_coefficients(guide_low, target_low, radius, eps)
-    coef = resize_coefficients(coef, *guide_high.shape[:2])
-    return apply_coefficients(coef, guide_high.astype(np.float32))
