@@ -119,26 +119,18 @@ def lab_to_rgb_keep_lightness(lab: np.ndarray, iterations: int = 7) -> np.ndarra
     Plain clipping changes the lightness of saturated colours; here the chroma of an
     out-of-gamut pixel is scaled down (bisection) until it fits, so L is preserved.
     """
-    lab = np.asarray(lab, dtype=np.float32)
-    lin = lab_to_linear(lab)
-    tol = 1e-4
-    bad = np.any((lin < -tol) | (lin > 1.0 + tol), axis=-1)
-    if np.any(bad):
-        sub = lab[bad]
-        lo = np.zeros(sub.shape[0], dtype=np.float32)
-        hi = np.ones(sub.shape[0], dtype=np.float32)
-        for _ in range(iterations):
-            mid = (lo + hi) / 2
-            trial = sub.copy()
-            trial[:, 1:] *= mid[:, None]
-            t_lin = lab_to_linear(trial)
-            ok = np.all((t_lin >= -tol) & (t_lin <= 1.0 + tol), axis=-1)
-            lo = np.where(ok, mid, lo)
-            hi = np.where(ok, hi, mid)
-        sub = sub.copy()
-        sub[:, 1:] *= lo[:, None]
-        lin[bad] = lab_to_linear(sub)
-    return _linear_to_srgb(lin)
+    import torch
+
+    from .color_torch import lab_to_srgb_keep_lightness  # one implementation, shared with the engine
+
+    lab = np.ascontiguousarray(lab, dtype=np.float32)
+    if lab.shape[-1] != 3:
+        raise ValueError(f"expected a Lab array shaped (..., 3), got shape {lab.shape}")
+    flat = lab.reshape(-1, 3)
+    planes = [torch.from_numpy(np.ascontiguousarray(flat[:, c])) for c in range(3)]
+    with torch.inference_mode():
+        rgb = lab_to_srgb_keep_lightness(*planes, iterations=iterations)
+    return np.stack([p.numpy() for p in rgb], axis=-1).astype(np.float32).reshape(lab.shape)
 
 
 def float_to_code(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
