@@ -94,7 +94,7 @@ class Prediction:
 
     lum: np.ndarray  # (h, w) L, Lab units
     ab: np.ndarray  # (h, w, 2) Lab units
-    probs: np.ndarray  # (classes, h4, w4) probabilities over ab bins
+    features: np.ndarray  # (c, h4, w4) input of the class head (see ColorNet.forward_features)
     fill: np.ndarray | None = None  # (h, w, 2) edge-aware propagation of the hints, Lab units
     density: np.ndarray | None = None  # (h, w) hint density in [0, 1]
 
@@ -111,7 +111,8 @@ class Engine:
         if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
             raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        # channels_last: oneDNN's (and cuDNN's) fast convolution layout, ~1.3x on a laptop CPU.
+        self.model = model.to(self.device).eval().to(memory_format=torch.channels_last)
         self.working_size = working_size
         self.meta = dict(meta or {})
         self.name = name
@@ -159,7 +160,7 @@ class Engine:
             t_ab = F.pad(t_ab, (0, pw, 0, ph))
             t_m = F.pad(t_m, (0, pw, 0, ph))
         with self._lock, torch.inference_mode():
-            out, logits, fill, density = self.model.forward_parts(
+            out, features, fill, density = self.model.forward_features(
                 t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
             out, fill = out[0, :, :h, :w].float(), fill[0, :, :h, :w].float()
             density = density[0, 0, :h, :w].float()
@@ -167,7 +168,7 @@ class Engine:
             pred = Prediction(
                 lum=np.asarray(lum, dtype=np.float32),
                 ab=np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy()),
-                probs=torch.softmax(logits[0].float(), dim=0).cpu().numpy(),
+                features=np.ascontiguousarray(features[0].float().cpu().numpy()),
                 fill=np.ascontiguousarray(fill.permute(1, 2, 0).cpu().numpy()),
                 density=density.cpu().numpy(),
             )
@@ -200,9 +201,12 @@ class Engine:
         pred = self.predict(image, hints)
         h, w = pred.lum.shape
         row, col = min(h - 1, int(y * h)), min(w - 1, int(x * w))
-        c, h4, w4 = pred.probs.shape
+        _c, h4, w4 = pred.features.shape
         pr = min(h4 - 1, int(y * h / 4)), min(w4 - 1, int(x * w / 4))
-        p = pred.probs[:, pr[0], pr[1]]
+        with self._lock, torch.inference_mode():
+            f = torch.from_numpy(pred.features[:, pr[0], pr[1]].copy())[None].to(self.device)
+            head = next(self.model.model_class.parameters())
+            p = torch.softmax(self.model.class_logits_at(f.to(head.dtype)).float()[0], dim=0).cpu().numpy()
         lum = float(pred.lum[row, col])
         from .color import ab_to_rgb
 

@@ -72,6 +72,8 @@ def edge_aware_fill(
     evidence lies nearby). Images without hints get a zero fill.
     """
     b, _, h, w = lum.shape
+    if not bool(mask.any()):  # no hints anywhere (automatic mode): nothing to spread
+        return torch.zeros_like(hint_ab), torch.zeros_like(mask)
     levels = max(0, int(math.floor(math.log2(max(1, min(h, w)) / 8))))
     scale = 2 ** levels
     ph, pw = (-h) % scale, (-w) % scale

@@ -25,6 +25,8 @@ from ..core.fileio import atomic_write_bytes
 from ..core.model import PRESETS, ColorNet, ModelConfig, ab_to_bin, count_parameters
 from .data import PhotoCache, build_cache, class_weights, sample_batch, simulate_hints
 
+DEFAULT_PRESET = "fast"
+
 TRAIN_FORMAT = "colorstudio.trainstate"
 
 
@@ -33,7 +35,7 @@ class TrainConfig:
     data: str = "../shared/data/train"
     out: str = "runs/model.pt"
     checkpoint: str = ""  # resumable state; default: <out>.state
-    preset: str = "small"
+    preset: str = ""  # "" = the --init model's architecture, else "fast"
     cache_dir: str = ""
     cache_side: int = 144
     crop: int = 128
@@ -53,6 +55,20 @@ class TrainConfig:
     limit_photos: int = 0
     log_every: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def transfer_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> int:
+    """Copy every tensor of `state` whose name and shape match into `model`; returns how many.
+
+    With the same architecture this is a plain load. Across architectures (e.g. continuing
+    from a wider model) the layers that kept their shape start trained, the rest fresh.
+    """
+    own = model.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matched:
+        raise ValueError("the initial model shares no layer with this architecture")
+    model.load_state_dict(matched, strict=False)
+    return len(matched)
 
 
 def get_lr(progress: float, base: float, step: int, warmup: int) -> float:
@@ -141,20 +157,26 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         model_config = ModelConfig.from_dict(state["config"])
     elif cfg.resume:
         raise FileNotFoundError(f"{state_path}: nothing to resume (no training state file)")
-    if model_config is None:
-        if cfg.preset not in PRESETS:
-            raise ValueError(f"unknown preset {cfg.preset!r}; choose from {sorted(PRESETS)}")
-        model_config = PRESETS[cfg.preset]
+    if cfg.preset and cfg.preset not in PRESETS:
+        raise ValueError(f"unknown preset {cfg.preset!r}; choose from {sorted(PRESETS)}")
     init_state = None
     if cfg.init and state is None:
         from ..core.checkpoint import load_model
 
         init_model, _ = load_model(cfg.init)
-        model_config, init_state = init_model.config, init_model.float().state_dict()
+        init_state = init_model.float().state_dict()
+        if model_config is None and not cfg.preset:
+            model_config = init_model.config
+    if model_config is None:
+        model_config = PRESETS[cfg.preset or DEFAULT_PRESET]
     torch.manual_seed(cfg.seed)
     model = ColorNet(model_config).to(device)
     if init_state is not None:
-        model.load_state_dict(init_state)
+        copied = transfer_weights(model, init_state)
+        if main:
+            print(f"initialised {copied} of {len(model.state_dict())} tensors from {cfg.init}", flush=True)
+    # channels_last: ~1.3x faster convolutions on CPU (oneDNN) and on tensor-core GPUs.
+    model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, prior_elapsed = 0, 0.0
     log: list[dict[str, float]] = []
@@ -224,14 +246,14 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         if main and time.perf_counter() - last_ckpt >= cfg.checkpoint_minutes * 60:
             _save_state(state_path, model, opt, step, prior_elapsed + time.perf_counter() - start, schedule_s,
                         cfg, weights.cpu(), log)
-            save_model(out, model, meta=_meta(cfg, step, prior_elapsed + time.perf_counter() - start, device), half=True)
+            save_model(out, model, meta=_meta(cfg, model, step, prior_elapsed + time.perf_counter() - start, device), half=True)
             last_ckpt = time.perf_counter()
     total = prior_elapsed + time.perf_counter() - start
     if main:
         if tty:
             print()
         _save_state(state_path, model, opt, step, total, schedule_s, cfg, weights.cpu(), log)
-        save_model(out, model, meta=_meta(cfg, step, total, device), half=True)
+        save_model(out, model, meta=_meta(cfg, model, step, total, device), half=True)
         print(f"saved {out} (step {step}, {total / 60:.1f} min of training)", flush=True)
     if world > 1:
         import torch.distributed as dist
@@ -242,9 +264,9 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
             "first_loss": log[0]["loss"] if log else float("nan")}
 
 
-def _meta(cfg: TrainConfig, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
+def _meta(cfg: TrainConfig, model: ColorNet, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
     return {"steps": step, "train_minutes": round(elapsed / 60, 1), "batch": cfg.batch, "crop": cfg.crop,
-            "data": str(cfg.data), "device": str(device), "preset": cfg.preset}
+            "data": str(cfg.data), "device": str(device), "preset": cfg.preset or model.config.name}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -252,7 +274,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=d.data, help="folder of colour photos (default: %(default)s)")
     p.add_argument("--out", default=d.out, help="model file to write (default: %(default)s)")
     p.add_argument("--checkpoint", default="", help="resumable training state (default: OUT.state)")
-    p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS), help="network size")
+    p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS),
+                   help=f"network size (default: the --init model's, else {DEFAULT_PRESET})")
     p.add_argument("--cache-dir", default="", help="where the decoded photo cache lives")
     p.add_argument("--crop", type=int, default=d.crop)
     p.add_argument("--batch", type=int, default=d.batch)

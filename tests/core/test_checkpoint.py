@@ -77,6 +77,30 @@ def test_round_trip_rebuilds_the_same_network(tiny_net: ColorNet, tiny_file: Pat
         assert ab1.abs().max() > 1.0  # the comparison is not between two zero outputs
 
 
+def test_class_head_at_points_matches_the_full_head(tiny_net: ColorNet) -> None:
+    # The engine applies the 1x1 class head only where a suggestion is asked for.
+    inputs = sample_inputs()
+    with torch.inference_mode():
+        ab, logits, _fill, _density = tiny_net.forward_parts(*inputs)
+        ab2, features, _fill, _density = tiny_net.forward_features(*inputs)
+        points = [(0, 0), (3, 5), (7, 9)]
+        f = torch.stack([features[0, :, r, c] for r, c in points])
+        at = tiny_net.class_logits_at(f)
+    assert torch.equal(ab, ab2)
+    assert features.shape[1] == tiny_net.config.widths[2] and features.shape[2:] == logits.shape[2:]
+    for i, (r, c) in enumerate(points):
+        torch.testing.assert_close(at[i], logits[0, :, r, c], rtol=1e-5, atol=1e-5)
+
+
+def test_channels_last_gives_the_same_output(tiny_net: ColorNet) -> None:
+    fast = copy.deepcopy(tiny_net).to(memory_format=torch.channels_last)
+    assert fast.model1[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for seed in (0, 1):
+        (ab1, logits1), (ab2, logits2) = outputs(tiny_net, seed), outputs(fast, seed)
+        torch.testing.assert_close(ab1, ab2, rtol=1e-4, atol=1e-3)
+        torch.testing.assert_close(logits1, logits2, rtol=1e-4, atol=1e-4)
+
+
 def test_every_preset_round_trips_its_config(tmp_path: Path) -> None:
     for name in ("tiny", "small"):
         path = tmp_path / f"{name}.pt"

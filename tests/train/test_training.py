@@ -11,7 +11,8 @@ from PIL import Image
 from colorstudio.core.checkpoint import load_model
 from colorstudio.train.data import build_cache, sample_batch, sample_hint_count, simulate_hints
 from colorstudio.train.evaluate import colourfulness, eval_hints, evaluate, format_table, psnr
-from colorstudio.train.loop import TrainConfig, get_lr, train
+from colorstudio.core.model import PRESETS, ColorNet
+from colorstudio.train.loop import TrainConfig, get_lr, train, transfer_weights
 
 
 def _make_photos(folder: Path, n: int = 12, size: int = 40) -> Path:
@@ -168,3 +169,30 @@ def test_training_can_start_from_a_model_file(tmp_path: Path, tiny_model_path: P
     assert after.config == start.config  # the preset comes from the file, not from --preset
     w0, w1 = start.state_dict()["model1.0.weight"], after.state_dict()["model1.0.weight"]
     assert torch.allclose(w0.float(), w1.float(), atol=1e-3)
+
+
+def test_training_a_new_preset_starts_from_the_layers_it_shares_with_a_model_file(
+        tmp_path: Path, tiny_model_path: Path) -> None:
+    photos = _make_photos(tmp_path / "photos", n=4)
+    cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
+    out = tmp_path / "grown.pt"
+    start, _ = load_model(tiny_model_path)
+    assert start.config != PRESETS["fast"]
+    cfg = TrainConfig(data=str(photos), out=str(out), preset="fast", crop=32, batch=4, steps=1, lr=1e-9,
+                      warmup_steps=1, log_every=1000, init=str(tiny_model_path))
+    train(cfg, cache=cache)
+    after, _ = load_model(out)
+    assert after.config == PRESETS["fast"]
+    old, new = start.state_dict(), after.state_dict()
+    shared = [k for k in new if k in old and old[k].shape == new[k].shape]
+    differing = [k for k in new if k not in shared]
+    assert shared and differing  # a partial transfer, not all or nothing
+    for k in shared:
+        if "running_" not in k and "num_batches" not in k:  # BatchNorm statistics move in a step
+            assert torch.allclose(old[k].float(), new[k].float(), atol=1e-3), k
+
+
+def test_transfer_refuses_a_model_with_nothing_in_common() -> None:
+    model = ColorNet(PRESETS["fast"])
+    with pytest.raises(ValueError, match="shares no layer"):
+        transfer_weights(model, {"other.weight": torch.zeros(3)})
