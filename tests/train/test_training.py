@@ -196,3 +196,11 @@ def test_transfer_refuses_a_model_with_nothing_in_common() -> None:
     model = ColorNet(PRESETS["fast"])
     with pytest.raises(ValueError, match="shares no layer"):
         transfer_weights(model, {"other.weight": torch.zeros(3)})
+
+
+@pytest.mark.parametrize("scale", [(0.0, 1.0), (2.0, 1.0), (1.0, 9.0)])
+def test_a_bad_magnification_range_is_refused_before_training(tmp_path: Path, scale: tuple[float, float]) -> None:
+    cfg = TrainConfig(data=str(tmp_path), out=str(tmp_path / "m.pt"), steps=1, scale_min=scale[0], scale_max=scale[1])
+    with pytest.raises(ValueError, match="scale range"):
+        train(cfg)
+    assert not (tmp_path / "m.pt").exists()
