@@ -28,11 +28,13 @@ from .device import resolve_device
 from .errors import ModelFileError
 from .hints import Hint, encode_hints, validate_hints
 from .model import ColorNet, ab_bin_centres
+from .propagate import Pyramid, affinity_pyramid
 from .upsample import guided_coefficients
 
 DEFAULT_WORKING_SIZE = 256
 SHIPPED_MODELS = {"default": "default.pt", "quality": "quality.pt"}
 _TILE_PIXELS = 1 << 21
+_KEEP_FULL_PIXELS = 4_000_000  # the engine keeps a photo's full-resolution L up to this size
 
 
 def resources_dir() -> Path:
@@ -99,6 +101,17 @@ class Prediction:
     density: np.ndarray | None = None  # (h, w) hint density in [0, 1]
 
 
+@dataclass(frozen=True)
+class _Photo:
+    """What the engine derives from a photo alone, whatever the hints."""
+
+    key: tuple[Any, ...]
+    lum_full: np.ndarray | None  # (H, W) L at full resolution; None for big scans
+    lum: np.ndarray  # (h, w) L at the working size
+    tensor: torch.Tensor  # (1, 1, h', w') the same, padded to multiples of 8, on the device
+    pyramid: Pyramid | None  # affinity_pyramid(tensor), for models that take the hint fill
+
+
 class Engine:
     """A loaded model on a device, ready to colorize.
 
@@ -127,46 +140,68 @@ class Engine:
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
+        self._photo_cache: _Photo | None = None
         self._centres = ab_bin_centres()
 
     # -- network ------------------------------------------------------------------------
-    def _key(self, image: np.ndarray, hints: tuple[Hint, ...], size: int) -> tuple[Any, ...]:
+    def _photo(self, image: np.ndarray, size: int, lum_full: np.ndarray | None = None) -> _Photo:
+        """The hint-independent inputs for `image` at working size `size`, kept for the last
+        photo: live editing re-runs the same photo with new hints."""
         # The whole image is hashed: a sampled digest would mistake two images that differ
         # only between the samples for one another (blake2b hashes ~1 GB/s).
         digest = hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).hexdigest()
-        return image.shape, image.dtype.str, digest, hints, size, self.vividness, self.trust_hints
+        key = (image.shape, image.dtype.str, digest, size)
+        with self._lock:
+            photo = self._photo_cache
+            if photo is not None and photo.key == key:
+                return photo
+        if lum_full is None:
+            lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
+        h, w = working_shape(*lum_full.shape, size)
+        lum = lum_full if (h, w) == lum_full.shape else cv2.resize(lum_full, (w, h), interpolation=cv2.INTER_AREA)
+        lum = np.array(lum, dtype=np.float32)  # a copy: predictions share it, read-only
+        t_l = torch.from_numpy(lum.copy())[None, None]
+        lum.flags.writeable = False
+        ph, pw = (-h) % 8, (-w) % 8
+        if ph or pw:
+            t_l = F.pad(t_l, (0, pw, 0, ph), mode="replicate")
+        t_l = t_l.to(self.device)
+        with torch.inference_mode():
+            pyramid = affinity_pyramid(t_l) if self.model.config.fill_inputs else None
+        keep_full = lum_full.size <= _KEEP_FULL_PIXELS  # a preview-sized photo; big scans are not held
+        photo = _Photo(key, lum_full if keep_full else None, lum, t_l, pyramid)
+        with self._lock:
+            self._photo_cache = photo
+        return photo
 
     def predict(self, image: np.ndarray, hints: Sequence[Hint] = (), working_size: int | None = None,
                 lum_full: np.ndarray | None = None) -> Prediction:
         """Run the network on `image` with `hints` at the working size (cached for repeated calls)."""
         image = check_image(image)
-        hints = validate_hints(hints)
-        size = int(working_size or self.working_size)
-        key = self._key(image, hints, size)
+        photo = self._photo(image, int(working_size or self.working_size), lum_full)
+        return self._predict(photo, validate_hints(hints))
+
+    def _predict(self, photo: _Photo, hints: tuple[Hint, ...]) -> Prediction:
+        key = (photo.key, hints, self.vividness, self.trust_hints)
         with self._lock:
             if key == self._cache_key and self._cache is not None:
                 return self._cache
-        if lum_full is None:
-            lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
-        h, w = working_shape(*lum_full.shape, size)
-        lum = lum_full if (h, w) == lum_full.shape else cv2.resize(lum_full, (w, h), interpolation=cv2.INTER_AREA)
+        h, w = photo.lum.shape
         hint_ab, mask = encode_hints(hints, h, w)
-        ph, pw = (-h) % 8, (-w) % 8
-        t_l = torch.from_numpy(np.ascontiguousarray(lum, dtype=np.float32))[None, None]
+        ph, pw = photo.tensor.shape[-2] - h, photo.tensor.shape[-1] - w
         t_ab = torch.from_numpy(hint_ab)[None]
         t_m = torch.from_numpy(mask)[None]
         if ph or pw:
-            t_l = F.pad(t_l, (0, pw, 0, ph), mode="replicate")
             t_ab = F.pad(t_ab, (0, pw, 0, ph))
             t_m = F.pad(t_m, (0, pw, 0, ph))
         with self._lock, torch.inference_mode():
             out, features, fill, density = self.model.forward_features(
-                t_l.to(self.device), t_ab.to(self.device), t_m.to(self.device))
+                photo.tensor, t_ab.to(self.device), t_m.to(self.device), pyramid=photo.pyramid)
             out, fill = out[0, :, :h, :w].float(), fill[0, :, :h, :w].float()
             density = density[0, 0, :h, :w].float()
             out = fill + (out - fill) * self._correction_gain(len(hints), density)
             pred = Prediction(
-                lum=np.asarray(lum, dtype=np.float32),
+                lum=photo.lum,
                 ab=np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy()),
                 features=np.ascontiguousarray(features[0].float().cpu().numpy()),
                 fill=np.ascontiguousarray(fill.permute(1, 2, 0).cpu().numpy()),
@@ -187,9 +222,12 @@ class Engine:
         image = check_image(image)
         if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
             raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
-        lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
-        pred = self.predict(image, hints, working_size, lum_full=lum_full)
-        return compose(lum_full, pred, image.dtype, saturation)
+        hints = validate_hints(hints)
+        big = image.shape[0] * image.shape[1] > _KEEP_FULL_PIXELS  # its full-resolution L is not kept
+        lum_full = lightness(image[..., :3] if image.ndim == 3 else image) if big else None
+        photo = self._photo(image, int(working_size or self.working_size), lum_full)
+        pred = self._predict(photo, hints)
+        return compose(photo.lum_full if lum_full is None else lum_full, pred, image.dtype, saturation)
 
     def suggest(self, image: np.ndarray, hints: Sequence[Hint], x: float, y: float, k: int = 8) -> list[tuple[int, int, int]]:
         """The k most likely sRGB colours at normalised point (x, y), most likely first."""
@@ -265,9 +303,12 @@ def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation:
     with torch.inference_mode():
         for r0 in range(0, height, rows):
             r1 = min(height, r0 + rows)
-            y0, y1, wy = _bilinear_taps(height, h, r0, r1)
-            c = coef[:, y0] * (1 - wy)[None, :, None] + coef[:, y1] * wy[None, :, None]
-            c = c[:, :, x0] * (1 - wx) + c[:, :, x1] * wx
+            if (h, w) == (height, width):  # the network ran at full size: nothing to resample
+                c = coef[:, r0:r1]
+            else:
+                y0, y1, wy = _bilinear_taps(height, h, r0, r1)
+                c = coef[:, y0] * (1 - wy)[None, :, None] + coef[:, y1] * wy[None, :, None]
+                c = c[:, :, x0] * (1 - wx) + c[:, :, x1] * wx
             lum = torch.from_numpy(lum_full[r0:r1])
             g = lum / 100.0
             a = c[0] * g + c[2]

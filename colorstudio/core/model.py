@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .propagate import edge_aware_fill
+from .propagate import Pyramid, edge_aware_fill
 
 AB_BIN = 10.0
 AB_GRID = 23  # 23 x 23 bins of 10 ab units, centres -110..110: 529 classes
@@ -149,12 +149,13 @@ class ColorNet(nn.Module):
             nn.init.zeros_(self.model_out[0].weight)
             nn.init.zeros_(self.model_out[0].bias)
 
-    def network_inputs(self, lum: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def network_inputs(self, lum: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
+                       pyramid: Pyramid | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
         parts = [(lum - cfg.l_cent) / cfg.l_norm, hint_ab / cfg.ab_norm, mask]
         fill = torch.zeros_like(hint_ab)
         if cfg.fill_inputs:
-            fill, density = edge_aware_fill(lum, hint_ab, mask)
+            fill, density = edge_aware_fill(lum, hint_ab, mask, pyramid=pyramid)
             parts += [fill / cfg.ab_norm, density]
         return torch.cat(parts, dim=1), fill
 
@@ -168,13 +169,14 @@ class ColorNet(nn.Module):
         out, features, fill, density = self.forward_features(lum, hint_ab, mask)
         return out, self.model_class(features), fill, density
 
-    def forward_features(self, lum: torch.Tensor, hint_ab: torch.Tensor,
-                         mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward_features(self, lum: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
+                         pyramid: Pyramid | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Like forward_parts(), but returns the class head's input features (B, c3, H/4, W/4)
         instead of its logits: the head is a 1x1 convolution, so a caller that needs the
         distribution at a few points only (colour suggestions) applies it there, and the
-        live preview does not pay for 529 output planes it never reads."""
-        x, fill = self.network_inputs(lum, hint_ab, mask)
+        live preview does not pay for 529 output planes it never reads. pyramid: the
+        photo's affinity_pyramid(lum), when the caller keeps it between calls."""
+        x, fill = self.network_inputs(lum, hint_ab, mask, pyramid)
         density = x[:, -1:] if self.config.fill_inputs else mask
         if self.model1[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 DEFAULT_SWEEPS = (48, 24, 12, 8, 6, 4)
 _HINT_WEIGHT = 50.0
 
+Pyramid = list[tuple[torch.Tensor, torch.Tensor]]  # (L, neighbour affinities) per level, finest first
+
 
 def _neighbour_weights(lum: torch.Tensor) -> torch.Tensor:
     """Affinities to the 4 neighbours (B, 4, H, W): exp(-dL^2 / sigma^2), 0 across the border.
@@ -59,38 +61,60 @@ def _jacobi(u: torch.Tensor, wts: torch.Tensor, target: torch.Tensor, conf: torc
     return u
 
 
+def _padded_shape(h: int, w: int) -> tuple[int, int, int]:
+    levels = max(0, int(math.floor(math.log2(max(1, min(h, w)) / 8))))
+    scale = 2 ** levels
+    return levels, (-h) % scale, (-w) % scale
+
+
+def affinity_pyramid(lum: torch.Tensor) -> Pyramid:
+    """The image-only part of edge_aware_fill: (L, neighbour affinities) per pyramid level,
+    finest first. It depends on the photo, not on the hints, so a caller that re-runs the
+    fill for the same photo with new hints (live editing) computes it once."""
+    h, w = lum.shape[-2:]
+    levels, ph, pw = _padded_shape(h, w)
+    if ph or pw:
+        lum = F.pad(lum, (0, pw, 0, ph), mode="replicate")
+    lums = [lum]
+    for _ in range(levels):
+        lums.append(F.avg_pool2d(lums[-1], 2))
+    return [(x, _neighbour_weights(x)) for x in lums]
+
+
 def edge_aware_fill(
     lum: torch.Tensor,
     hint_ab: torch.Tensor,
     mask: torch.Tensor,
     sweeps: tuple[int, ...] = DEFAULT_SWEEPS,
+    pyramid: Pyramid | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spread hint chroma over the image along its edges.
 
     lum: (B, 1, H, W) L in Lab units; hint_ab: (B, 2, H, W) Lab units; mask: (B, 1, H, W) 0/1.
+    pyramid: affinity_pyramid(lum), when the caller has it already.
     Returns (fill_ab (B, 2, H, W) Lab units, density (B, 1, H, W) in [0, 1]: how much hint
     evidence lies nearby). Images without hints get a zero fill.
     """
     b, _, h, w = lum.shape
     if not bool(mask.any()):  # no hints anywhere (automatic mode): nothing to spread
         return torch.zeros_like(hint_ab), torch.zeros_like(mask)
-    levels = max(0, int(math.floor(math.log2(max(1, min(h, w)) / 8))))
-    scale = 2 ** levels
-    ph, pw = (-h) % scale, (-w) % scale
+    levels, ph, pw = _padded_shape(h, w)
+    if pyramid is None:
+        pyramid = affinity_pyramid(lum)
+    if len(pyramid) != levels + 1 or pyramid[0][0].shape[-2:] != (h + ph, w + pw):
+        raise ValueError("the affinity pyramid was made for an image of another size")
     if ph or pw:
-        lum = F.pad(lum, (0, pw, 0, ph), mode="replicate")
         hint_ab = F.pad(hint_ab, (0, pw, 0, ph))
         mask = F.pad(mask, (0, pw, 0, ph))
-    lums, sums, masks = [lum], [hint_ab * mask], [mask]
+    sums, masks = [hint_ab * mask], [mask]
     for _ in range(levels):
-        lums.append(F.avg_pool2d(lums[-1], 2))
         sums.append(F.avg_pool2d(sums[-1], 2))
         masks.append(F.avg_pool2d(masks[-1], 2))
 
     total = mask.sum(dim=(2, 3), keepdim=True)
     has_hints = (total > 0).to(lum.dtype)
     mean_ab = (hint_ab * mask).sum(dim=(2, 3), keepdim=True) / total.clamp_min(1e-8)
-    u = mean_ab.expand(-1, -1, *lums[-1].shape[-2:]).contiguous()
+    u = mean_ab.expand(-1, -1, *pyramid[-1][0].shape[-2:]).contiguous()
     for i, level in enumerate(range(levels, -1, -1)):
         m = masks[level]
         target = sums[level] / m.clamp_min(1e-8)
@@ -98,10 +122,10 @@ def edge_aware_fill(
         if u.shape[-2:] != m.shape[-2:]:
             u = F.interpolate(u, size=m.shape[-2:], mode="bilinear", align_corners=False)
         n = sweeps[min(i, len(sweeps) - 1)]
-        u = _jacobi(u, _neighbour_weights(lums[level]), target, conf, n)
+        u = _jacobi(u, pyramid[level][1], target, conf, n)
     fill = u * has_hints
 
     coarse = masks[min(3, levels)]
-    density = F.interpolate(coarse, size=lum.shape[-2:], mode="bilinear", align_corners=False)
+    density = F.interpolate(coarse, size=(h + ph, w + pw), mode="bilinear", align_corners=False)
     density = 1.0 - torch.exp(-16.0 * density)
     return fill[..., :h, :w], density[..., :h, :w]

@@ -433,3 +433,23 @@ def test_output_does_not_depend_on_the_previous_image(tiny_model_path: Path) -> 
     after_first = used.colorize(second, hints)
     fresh = load_engine(tiny_model_path, device="cpu").colorize(second, hints)
     np.testing.assert_array_equal(after_first, fresh)
+
+
+@pytest.mark.parametrize("keep_full", [True, False])
+def test_new_hints_on_the_same_photo_reuse_its_data_and_match_a_fresh_engine(
+        tiny_model_path: Path, gray_photo: np.ndarray, monkeypatch: pytest.MonkeyPatch, keep_full: bool) -> None:
+    import colorstudio.core.engine as engine_module
+
+    if not keep_full:  # the path big scans take: full-resolution L recomputed per call
+        monkeypatch.setattr(engine_module, "_KEEP_FULL_PIXELS", 0)
+    used = load_engine(tiny_model_path, device="cpu")
+    used.colorize(gray_photo, [Hint(0.3, 0.3, (200, 30, 30))])
+    photo = used._photo_cache
+    assert photo is not None and (photo.lum_full is not None) == keep_full
+    hints = [Hint(0.35, 0.3, (200, 30, 30)), Hint(0.7, 0.6, (30, 30, 200))]  # the hint dragged, one added
+    cached = used.colorize(gray_photo.copy(), hints)
+    assert used._photo_cache is photo  # the photo's L and affinity pyramid were not recomputed
+    fresh = load_engine(tiny_model_path, device="cpu").colorize(gray_photo, hints)
+    np.testing.assert_array_equal(cached, fresh)
+    used.colorize(gray_photo[:, ::-1], hints)
+    assert used._photo_cache is not photo
