@@ -133,6 +133,10 @@ class Engine:
         if isinstance(vivid, bool) or not isinstance(vivid, (int, float)) or not 0.0 <= float(vivid) <= 4.0:
             raise ValueError(f"vividness must be a number in [0, 4], got {vivid!r}")
         self.vividness = float(vivid)
+        fade = self.meta.get("vividness_fade", 0.5)
+        if isinstance(fade, bool) or not isinstance(fade, (int, float)) or not 0.0 <= float(fade) <= 1.0:
+            raise ValueError(f"vividness_fade must be a number in [0, 1], got {fade!r}")
+        self.vividness_fade = float(fade)
         trust = self.meta.get("trust_hints", 0.0) if trust_hints is None else trust_hints
         if isinstance(trust, bool) or not isinstance(trust, (int, float)) or not 0.0 <= float(trust) <= 1e6:
             raise ValueError(f"trust_hints must be a number >= 0 (0: off), got {trust!r}")
@@ -263,13 +267,13 @@ class Engine:
         """How much of the network's correction to the hint fill is kept, per pixel.
 
         vividness boosts the network's own colour where the user gave none (regression to
-        the mean leaves automatic colours pale); the boost fades as hints are added and
-        near each hint. trust_hints (n0) scales the correction by n0 / (n0 + n): with dense
+        the mean leaves automatic colours pale); the boost shrinks by vividness_fade per
+        hint added (stored in the model file, default 0.5) and fades near each hint. trust_hints (n0) scales the correction by n0 / (n0 + n): with dense
         hints the edge-aware propagation of the user's colours is trusted more.
         """
         gain: torch.Tensor | float = 1.0
         if self.vividness != 1.0:
-            gain = 1.0 + (self.vividness - 1.0) * 0.5 ** n_hints * (1.0 - density)
+            gain = 1.0 + (self.vividness - 1.0) * self.vividness_fade ** n_hints * (1.0 - density)
         if self.trust_hints:
             gain = gain * (self.trust_hints / (self.trust_hints + n_hints))
         return gain

@@ -303,6 +303,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     p.add_argument("--finalize", default="", metavar="MODEL",
                    help="no training: copy MODEL to --out as fp16 with updated metadata (e.g. --vividness)")
+    p.add_argument("--vividness-fade", type=float, default=None,
+                   help="with --finalize: factor by which the vividness boost shrinks per hint (default 0.5)")
     p.add_argument("--vividness", type=float, default=None,
                    help="with --finalize: the automatic-colour gain the engine applies by default")
     p.add_argument("--trust-hints", type=float, default=None,
@@ -324,6 +326,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         meta: dict[str, Any] = {}
         if args.vividness is not None:
             meta["vividness"] = args.vividness
+        if args.vividness_fade is not None:
+            meta["vividness_fade"] = args.vividness_fade
         if args.trust_hints is not None:
             meta["trust_hints"] = args.trust_hints
         finalize_model(args.finalize, args.out, **meta)

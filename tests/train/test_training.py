@@ -145,6 +145,27 @@ def test_vividness_boosts_automatic_colour_only_without_hints(tmp_path: Path, ti
     assert np.abs(b1.ab - a1.ab).max() < 1e-3 * max(1.0, np.abs(a1.ab).max()) + 1e-3
 
 
+@pytest.mark.parametrize("fade", [0.0, 0.25, 1.0])
+def test_the_vividness_boost_shrinks_by_the_stored_fade_per_hint(tmp_path: Path, tiny_model_path: Path,
+                                                                  fade: float) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint
+    from colorstudio.train.loop import finalize_model
+
+    out = tmp_path / f"fade-{fade}.pt"
+    finalize_model(tiny_model_path, out, vividness=3.0, vividness_fade=fade)
+    finalize_model(tiny_model_path, tmp_path / "plain.pt", vividness=1.0)  # the same fp16 weights
+    img = (np.random.default_rng(6).random((48, 64)) * 255).astype(np.uint8)
+    plain, vivid = load_engine(tmp_path / "plain.pt", device="cpu"), load_engine(out, device="cpu")
+    assert vivid.vividness_fade == fade
+    one = [Hint(0.1, 0.1, (200, 40, 30), size=0.01)]
+    a, b = plain.predict(img, one), vivid.predict(img, one)
+    far = (b.density < 1e-6)  # away from the hint the density term does not damp the boost
+    assert far.mean() > 0.3
+    gain = 1.0 + 2.0 * fade
+    np.testing.assert_allclose((b.ab - b.fill)[far], gain * (a.ab - a.fill)[far], rtol=1e-3, atol=1e-3)
+
+
 def test_trust_hints_halves_the_correction_at_n0_hints(tiny_model_path: Path) -> None:
     from colorstudio.core.engine import load_engine
     from colorstudio.core.hints import Hint
