@@ -112,6 +112,18 @@ class _Photo:
     pyramid: Pyramid | None  # affinity_pyramid(tensor), for models that take the hint fill
 
 
+def _setting(name: str, value: Any, top: float, rule: str) -> float:
+    """An engine setting from the model file or the caller: a real number in [0, top]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= top:
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def _lightness_of(image: np.ndarray) -> np.ndarray:
+    """Full-resolution L of a checked image (gray, RGB or RGBA: alpha plays no part)."""
+    return lightness(image[..., :3] if image.ndim == 3 else image)
+
+
 class Engine:
     """A loaded model on a device, ready to colorize.
 
@@ -130,17 +142,11 @@ class Engine:
         self.meta = dict(meta or {})
         self.name = name
         vivid = self.meta.get("vividness", 1.0) if vividness is None else vividness
-        if isinstance(vivid, bool) or not isinstance(vivid, (int, float)) or not 0.0 <= float(vivid) <= 4.0:
-            raise ValueError(f"vividness must be a number in [0, 4], got {vivid!r}")
-        self.vividness = float(vivid)
-        fade = self.meta.get("vividness_fade", 0.5)
-        if isinstance(fade, bool) or not isinstance(fade, (int, float)) or not 0.0 <= float(fade) <= 1.0:
-            raise ValueError(f"vividness_fade must be a number in [0, 1], got {fade!r}")
-        self.vividness_fade = float(fade)
+        self.vividness = _setting("vividness", vivid, 4.0, "a number in [0, 4]")
+        self.vividness_fade = _setting("vividness_fade", self.meta.get("vividness_fade", 0.5), 1.0,
+                                       "a number in [0, 1]")
         trust = self.meta.get("trust_hints", 0.0) if trust_hints is None else trust_hints
-        if isinstance(trust, bool) or not isinstance(trust, (int, float)) or not 0.0 <= float(trust) <= 1e6:
-            raise ValueError(f"trust_hints must be a number >= 0 (0: off), got {trust!r}")
-        self.trust_hints = float(trust)
+        self.trust_hints = _setting("trust_hints", trust, 1e6, "a number >= 0 (0: off)")
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -160,7 +166,7 @@ class Engine:
             if photo is not None and photo.key == key:
                 return photo
         if lum_full is None:
-            lum_full = lightness(image[..., :3] if image.ndim == 3 else image)
+            lum_full = _lightness_of(image)
         h, w = working_shape(*lum_full.shape, size)
         lum = lum_full if (h, w) == lum_full.shape else cv2.resize(lum_full, (w, h), interpolation=cv2.INTER_AREA)
         lum = np.array(lum, dtype=np.float32)  # a copy: predictions share it, read-only
@@ -228,7 +234,7 @@ class Engine:
             raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
         hints = validate_hints(hints)
         big = image.shape[0] * image.shape[1] > _KEEP_FULL_PIXELS  # its full-resolution L is not kept
-        lum_full = lightness(image[..., :3] if image.ndim == 3 else image) if big else None
+        lum_full = _lightness_of(image) if big else None
         photo = self._photo(image, int(working_size or self.working_size), lum_full)
         pred = self._predict(photo, hints)
         return compose(photo.lum_full if lum_full is None else lum_full, pred, image.dtype, saturation)
@@ -247,8 +253,7 @@ class Engine:
         pr = min(h4 - 1, int(y * h / 4)), min(w4 - 1, int(x * w / 4))
         with self._lock, torch.inference_mode():
             f = torch.from_numpy(pred.features[:, pr[0], pr[1]].copy())[None].to(self.device)
-            head = next(self.model.model_class.parameters())
-            p = torch.softmax(self.model.class_logits_at(f.to(head.dtype)).float()[0], dim=0).cpu().numpy()
+            p = torch.softmax(self.model.class_logits_at(f).float()[0], dim=0).cpu().numpy()
         lum = float(pred.lum[row, col])
         from .color import ab_to_rgb
 
@@ -268,8 +273,9 @@ class Engine:
 
         vividness boosts the network's own colour where the user gave none (regression to
         the mean leaves automatic colours pale); the boost shrinks by vividness_fade per
-        hint added (stored in the model file, default 0.5) and fades near each hint. trust_hints (n0) scales the correction by n0 / (n0 + n): with dense
-        hints the edge-aware propagation of the user's colours is trusted more.
+        hint added (stored in the model file, default 0.5) and fades near each hint.
+        trust_hints (n0) scales the correction by n0 / (n0 + n): with dense hints the
+        edge-aware propagation of the user's colours is trusted more.
         """
         gain: torch.Tensor | float = 1.0
         if self.vividness != 1.0:

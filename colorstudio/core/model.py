@@ -193,12 +193,12 @@ class ColorNet(nn.Module):
         out = self.model_out(conv10) * self.config.ab_norm
         if self.config.residual:
             out = out + fill
-        return out.contiguous(), conv8, fill, density
+        return out, conv8, fill, density
 
     def class_logits_at(self, features: torch.Tensor) -> torch.Tensor:
         """Class logits (N, classes) from class-head features (N, c3) at N points."""
         head = self.model_class[0]
-        return features @ head.weight[:, :, 0, 0].t() + head.bias
+        return features.to(head.weight.dtype) @ head.weight[:, :, 0, 0].t() + head.bias
 
 
 def count_parameters(model: nn.Module) -> int:
