@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
         self.result_canvas.setToolTip("The colorized result (live preview); drag to pan, wheel to zoom")
 
         factory = None if engine is not None else self._engine_factory(self.settings)
-        self.controller = InferenceController(engine, factory, parent=self)
+        self.controller = InferenceController(engine, factory, parent=self,
+                                              export_factory=self._export_factory(self.settings))
         self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self)
         self.strip = PhotoStrip(self.folder_model)
 
@@ -113,13 +114,20 @@ class MainWindow(QMainWindow):
 
     # -- construction ----------------------------------------------------------------------
     @staticmethod
-    def _engine_factory(settings: Settings) -> Callable[[], Any]:
+    def _engine_factory(settings: Settings, model: str = "") -> Callable[[], Any]:
         def load() -> Any:
             from ..core.engine import load_engine
 
-            return load_engine(settings.model, device=settings.device, working_size=settings.working_size)
+            return load_engine(model or settings.model, device=settings.device, working_size=settings.working_size)
 
         return load
+
+    @classmethod
+    def _export_factory(cls, settings: Settings) -> Callable[[], Any] | None:
+        """Loads the model chosen for export and batch; None when it is the editing model."""
+        if settings.export_model in ("", settings.model):
+            return None
+        return cls._engine_factory(settings, settings.export_model)
 
     def _connect(self) -> None:
         d = self.document
@@ -559,7 +567,8 @@ class MainWindow(QMainWindow):
         meta = {"alpha": image.alpha, "exif": image.exif, "icc_profile": image.icc_profile,
                 "quality": self.settings.jpeg_quality, "description": note}
         self.controller.request_export(image.pixels, doc.hints, self.saturation, target, meta, context=doc.key)
-        self.statusBar().showMessage(f"Exporting {target.name} at full resolution…")
+        using = "" if self._export_factory(self.settings) is None else f" with the {self.settings.export_model} model"
+        self.statusBar().showMessage(f"Exporting {target.name} at full resolution{using}…")
         return True
 
     def _export_done(self, path: str, ms: float, photo: str) -> None:
@@ -619,6 +628,9 @@ class MainWindow(QMainWindow):
         settings = self.settings
 
         def engine() -> Any:
+            export = self._export_factory(settings)
+            if export is not None:
+                return export()
             return self.controller.engine or self._engine_factory(settings)()
 
         self._batch = BatchRun(paths, options, engine, self)
@@ -633,8 +645,8 @@ class MainWindow(QMainWindow):
         dlg = PreferencesDialog(self.settings, self)
         if dlg.exec() == PreferencesDialog.DialogCode.Accepted:
             new = dlg.settings()
-            reload_engine = (new.model, new.device, new.working_size) != \
-                (self.settings.model, self.settings.device, self.settings.working_size)
+            reload_engine = (new.model, new.export_model, new.device, new.working_size) != \
+                (self.settings.model, self.settings.export_model, self.settings.device, self.settings.working_size)
             self._apply_settings(new, reload_engine)
 
     def _apply_settings(self, new: Settings, reload_engine: bool) -> None:
@@ -647,7 +659,7 @@ class MainWindow(QMainWindow):
         if reload_engine:
             self.device_label.setText("Model: loading…")
             self._engine_error_shown = ""
-            self.controller.set_engine(None, self._engine_factory(new))
+            self.controller.set_engine(None, self._engine_factory(new), self._export_factory(new))
             self._request_preview()
 
     # -- views ---------------------------------------------------------------------------------

@@ -98,6 +98,17 @@ class PreferencesDialog(QDialog):
         form.addRow("", row)
         self._model_kind_changed()
 
+        self.export_model = QComboBox()
+        self.export_model.addItem("The model above", "")
+        for name, label in (("quality", "Quality"), ("default", "Default (fast)")):
+            present = (models / SHIPPED_MODELS[name]).exists()
+            self.export_model.addItem(label + ("" if present else " – not installed"), name)
+        self._select(self.export_model, settings.export_model)
+        self.export_model.setToolTip("The model that exports and batches use. Edit with the fast model and "
+                                     "export with the quality model: the export then differs a little from "
+                                     "the preview.")
+        form.addRow("Export and batch with:", self.export_model)
+
         self.hint_colour = QComboBox()
         self.hint_colour.addItem("The model's most likely colour at that spot", "suggested")
         self.hint_colour.addItem("The current colour", "current")
@@ -146,6 +157,12 @@ class PreferencesDialog(QDialog):
             self._select(self.model, "file")
 
     def _accept(self) -> None:
+        models = resources_dir() / "models"
+        for combo in (self.model, self.export_model):
+            name = combo.currentData()
+            if name in SHIPPED_MODELS and not (models / SHIPPED_MODELS[name]).exists():
+                self.message.setText(f"<b>The {name} model is not installed</b> ({models / SHIPPED_MODELS[name]})")
+                return
         if self.model.currentData() == "file":
             p = Path(self.model_file.text().strip()).expanduser()
             if not self.model_file.text().strip() or not p.is_file():
@@ -158,6 +175,7 @@ class PreferencesDialog(QDialog):
         kind = self.model.currentData()
         model = str(Path(self.model_file.text().strip()).expanduser()) if kind == "file" else kind
         return self._base.updated(device=self.device.currentData(), working_size=self.working_size.value(),
-                                  model=model, hint_colour=self.hint_colour.currentData(),
+                                  model=model, export_model=self.export_model.currentData(),
+                                  hint_colour=self.hint_colour.currentData(),
                                   export_format=self.export_format.currentData(),
                                   jpeg_quality=self.jpeg_quality.value())

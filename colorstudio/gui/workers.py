@@ -106,10 +106,12 @@ class _Worker(QObject):
     engine_ready = Signal(str)
     engine_failed = Signal(str)
 
-    def __init__(self, engine: Any, factory: EngineFactory | None) -> None:
+    def __init__(self, engine: Any, factory: EngineFactory | None, export_factory: EngineFactory | None = None) -> None:
         super().__init__()
         self.engine = engine
         self.factory = factory
+        self.export_factory = export_factory  # None: export with the preview engine
+        self.export_engine: Any = None
 
     def _ensure_engine(self) -> Any:
         if self.engine is None:
@@ -124,10 +126,22 @@ class _Worker(QObject):
             self.engine_ready.emit(describe_engine(self.engine))
         return self.engine
 
-    @Slot(object, object)
-    def set_engine(self, engine: Any, factory: EngineFactory | None) -> None:
+    def _ensure_export_engine(self) -> Any:
+        if self.export_factory is None:
+            return self._ensure_engine()
+        if self.export_engine is None:
+            try:
+                self.export_engine = self.export_factory()
+            except Exception as exc:  # noqa: BLE001 - reported with the failed export
+                raise _Reported(f"The export model could not be loaded: {exc}") from None
+        return self.export_engine
+
+    @Slot(object, object, object)
+    def set_engine(self, engine: Any, factory: EngineFactory | None, export_factory: EngineFactory | None) -> None:
         self.engine = engine
         self.factory = factory
+        self.export_factory = export_factory
+        self.export_engine = None
         if engine is not None:
             self.engine_ready.emit(describe_engine(engine))
 
@@ -135,7 +149,7 @@ class _Worker(QObject):
     def run(self, job: Job) -> None:
         t0 = time.perf_counter()
         try:
-            engine = self._ensure_engine()
+            engine = self._ensure_export_engine() if job.kind == "export" else self._ensure_engine()
             if job.kind == "load":
                 value: Any = None
             elif job.kind == "preview":
@@ -191,13 +205,14 @@ class InferenceController(QObject):
     busy_changed = Signal(bool)
 
     _submit = Signal(object)
-    _configure = Signal(object, object)
+    _configure = Signal(object, object, object)
 
-    def __init__(self, engine: Any = None, factory: EngineFactory | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, engine: Any = None, factory: EngineFactory | None = None, parent: QObject | None = None,
+                 export_factory: EngineFactory | None = None) -> None:
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("colorstudio-inference")
-        self._worker = _Worker(engine, factory)
+        self._worker = _Worker(engine, factory, export_factory)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._configure.connect(self._worker.set_engine)
@@ -223,9 +238,12 @@ class InferenceController(QObject):
         """The worker's engine, or None before it is loaded (read-only outside the worker)."""
         return self._worker.engine
 
-    def set_engine(self, engine: Any = None, factory: EngineFactory | None = None) -> None:
-        """Replace the engine (or the way to load it); takes effect for the next job."""
-        self._configure.emit(engine, factory)
+    def set_engine(self, engine: Any = None, factory: EngineFactory | None = None,
+                   export_factory: EngineFactory | None = None) -> None:
+        """Replace the engine (or the way to load it); takes effect for the next job.
+        export_factory: loads the engine that exports use (e.g. the larger quality model,
+        loaded at the first export); None exports with the preview engine."""
+        self._configure.emit(engine, factory, export_factory)
 
     def _next(self) -> int:
         self._generation += 1

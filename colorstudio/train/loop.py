@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -63,17 +64,47 @@ class TrainConfig:
 
 
 def transfer_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> int:
-    """Copy every tensor of `state` whose name and shape match into `model`; returns how many.
+    """Copy the tensors of `state` into `model` by name; returns how many were used.
 
-    With the same architecture this is a plain load. Across architectures (e.g. continuing
-    from a wider model) the layers that kept their shape start trained, the rest fresh.
+    With the same architecture this is a plain load. A tensor of the same shape is copied
+    as is. A tensor from a narrower model (every dimension at most the new one's) goes
+    into the leading channels, and the weights that read the new input channels start at
+    zero, so the wider network computes at first exactly what the narrower one did and
+    training only has to make use of the extra width. Anything else starts fresh.
     """
     own = model.state_dict()
-    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not matched:
+    input_dim = {}
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ConvTranspose2d):
+            input_dim[f"{name}.weight"] = 0
+        elif isinstance(module, torch.nn.Conv2d):
+            input_dim[f"{name}.weight"] = 1
+    def members(names: Iterable[str], module: str) -> set[str]:
+        return {n[len(module) + 1:] for n in names if n.rsplit(".", 1)[0] == module}
+
+    loaded: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        target = own.get(key)
+        if target is None or target.dim() != value.dim():
+            continue
+        module = key.rsplit(".", 1)[0]
+        if members(state, module) != members(own, module):  # e.g. a BatchNorm where a conv is now
+            continue
+        if target.shape == value.shape:
+            loaded[key] = value
+            continue
+        if any(v > t for v, t in zip(value.shape, target.shape)):
+            continue
+        grown = target.clone()
+        dim = input_dim.get(key)
+        if dim is not None:
+            grown.narrow(dim, value.shape[dim], target.shape[dim] - value.shape[dim]).zero_()
+        grown[tuple(slice(0, n) for n in value.shape)] = value.to(grown.dtype)
+        loaded[key] = grown
+    if not loaded:
         raise ValueError("the initial model shares no layer with this architecture")
-    model.load_state_dict(matched, strict=False)
-    return len(matched)
+    model.load_state_dict(loaded, strict=False)
+    return len(loaded)
 
 
 def get_lr(progress: float, base: float, step: int, warmup: int) -> float:

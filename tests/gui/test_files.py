@@ -241,12 +241,16 @@ def test_preferences_persist_and_reload_engine(make_window, fake_engine, photo, 
     dlg.model.setCurrentIndex(dlg.model.findData("file"))
     dlg.model_file.setText(str(tiny_model_path))
     dlg.hint_colour.setCurrentIndex(dlg.hint_colour.findData("current"))
+    dlg.export_model.setCurrentIndex(dlg.export_model.findData("default"))
     new = dlg.settings()
+    assert new.export_model == "default"
+    assert win._export_factory(new) is not None  # exports load the default model, edits use the file
     with qtbot.waitSignal(win.controller.engine_ready, timeout=20000) as blocker:
         win._apply_settings(new, reload_engine=True)
     assert blocker.args[0].startswith("cpu")
     s = load_settings()
-    assert (s.device, s.working_size, s.model, s.hint_colour) == ("cpu", 128, str(tiny_model_path), "current")
+    assert (s.device, s.working_size, s.model, s.hint_colour, s.export_model) == \
+        ("cpu", 128, str(tiny_model_path), "current", "default")
     qtbot.waitUntil(lambda: win.controller.engine is not fake_engine, timeout=20000)
     assert win.controller.engine.working_size == 128
     assert "cpu" in win.device_label.text()
@@ -309,3 +313,24 @@ def test_close_waits_for_a_running_export(make_window, photo, tmp_path, qtbot) -
     gate.set()
     qtbot.waitUntil(lambda: not win.isVisible(), timeout=10000)
     assert out.exists()
+
+
+def test_preferences_refuse_a_shipped_model_that_is_not_installed(make_window, fake_engine, tmp_path, tiny_model_path,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    from colorstudio.gui import preferences
+    from colorstudio.gui.preferences import PreferencesDialog
+
+    win = make_window(fake_engine)
+    monkeypatch.setattr(preferences, "resources_dir", lambda: tmp_path)  # an installation without models
+    dlg = PreferencesDialog(win.settings, win)
+    assert "not installed" in dlg.export_model.itemText(dlg.export_model.findData("quality"))
+    dlg._accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and "default model is not installed" in dlg.message.text()
+    dlg.model.setCurrentIndex(dlg.model.findData("file"))
+    dlg.model_file.setText(str(tiny_model_path))
+    dlg.export_model.setCurrentIndex(dlg.export_model.findData("quality"))
+    dlg._accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and "quality model is not installed" in dlg.message.text()
+    dlg.export_model.setCurrentIndex(dlg.export_model.findData(""))
+    dlg._accept()
+    assert dlg.result() == dlg.DialogCode.Accepted

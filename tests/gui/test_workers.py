@@ -138,3 +138,50 @@ def test_engine_calls_happen_off_the_gui_thread(make_window, photo, qtbot, kind)
     qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.5, 0.5))
     qtbot.waitUntil(lambda: not win.controller.busy and len(threads) >= 3, timeout=10000)
     assert threads and all(t is not threading.main_thread() for t in threads)
+
+
+def test_exports_use_the_export_engine_loaded_once_previews_keep_theirs(tmp_path, qtbot) -> None:  # noqa: ANN001
+    preview_engine, export_engine = FakeEngine(), FakeEngine()
+    loads: list[int] = []
+
+    def load_export() -> FakeEngine:
+        loads.append(1)
+        return export_engine
+
+    ctl = InferenceController(preview_engine, export_factory=load_export)
+    try:
+        image = np.full((20, 30), 100, np.uint8)
+        hints = (Hint(0.5, 0.5, (200, 0, 0)),)
+        for i in range(2):
+            with qtbot.waitSignal(ctl.export_finished, timeout=10000):
+                ctl.request_export(image, hints, 1.0, tmp_path / f"out{i}.png", {})
+        with qtbot.waitSignal(ctl.preview_ready, timeout=10000):
+            ctl.request_preview(image, hints)
+        assert (tmp_path / "out0.png").is_file() and (tmp_path / "out1.png").is_file()
+        assert loads == [1]  # loaded at the first export, kept for the next
+        assert [c[0] for c in export_engine.calls] == ["colorize", "colorize"]
+        assert [c[0] for c in preview_engine.calls] == ["colorize"]
+        # Without an export factory, exports go to the preview engine again.
+        ctl.set_engine(preview_engine)
+        with qtbot.waitSignal(ctl.export_finished, timeout=10000):
+            ctl.request_export(image, hints, 1.0, tmp_path / "out2.png", {})
+        assert len(export_engine.calls) == 2 and len(preview_engine.calls) == 2
+    finally:
+        ctl.shutdown()
+
+
+def test_an_export_model_that_fails_to_load_fails_the_export_not_the_preview(tmp_path, qtbot) -> None:  # noqa: ANN001
+    def broken() -> FakeEngine:
+        raise OSError("quality.pt: no such file")
+
+    ctl = InferenceController(FakeEngine(), export_factory=broken)
+    try:
+        image = np.full((20, 30), 100, np.uint8)
+        with qtbot.waitSignal(ctl.export_failed, timeout=10000) as blocker:
+            ctl.request_export(image, (), 1.0, tmp_path / "out.png", {})
+        assert "export model could not be loaded" in blocker.args[0] and "quality.pt" in blocker.args[0]
+        assert not (tmp_path / "out.png").exists()
+        with qtbot.waitSignal(ctl.preview_ready, timeout=10000):
+            ctl.request_preview(image, ())
+    finally:
+        ctl.shutdown()

@@ -225,3 +225,32 @@ def test_a_bad_magnification_range_is_refused_before_training(tmp_path: Path, sc
     with pytest.raises(ValueError, match="scale range"):
         train(cfg)
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_wider_model_starts_out_computing_what_the_narrower_one_did() -> None:
+    torch.manual_seed(0)
+    narrow = ColorNet(PRESETS["small"])
+    with torch.no_grad():
+        for p in narrow.parameters():  # trained-looking weights: the residual output layer starts at zero
+            p.add_(torch.randn_like(p) * 0.05)
+        for m in narrow.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    wide = ColorNet(PRESETS["quality"])
+    assert PRESETS["quality"].widths > PRESETS["small"].widths
+    assert transfer_weights(wide, narrow.state_dict()) == len(wide.state_dict())
+    narrow.eval()
+    wide.eval()
+    lum = torch.rand(2, 1, 32, 48) * 100
+    hint_ab = torch.zeros(2, 2, 32, 48)
+    mask = torch.zeros(2, 1, 32, 48)
+    hint_ab[:, :, 5, 7] = torch.tensor([40.0, -20.0]).view(1, 2)
+    mask[:, :, 5, 7] = 1
+    with torch.no_grad():
+        (ab_n, logits_n), (ab_w, logits_w) = narrow(lum, hint_ab, mask), wide(lum, hint_ab, mask)
+    assert ab_n.abs().max() > 1  # not a trivial all-zero output
+    assert torch.allclose(ab_n, ab_w, atol=1e-4) and torch.allclose(logits_n, logits_w, atol=1e-4)
+    # The extra output channels start from fresh random weights (only what reads them starts at zero).
+    grown = wide.state_dict()["model4.0.weight"]
+    assert grown.shape[0] > narrow.state_dict()["model4.0.weight"].shape[0] and grown[64:].abs().sum() > 0
