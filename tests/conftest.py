@@ -17,6 +17,7 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SHIPPED_MODEL = REPO / "resources" / "models" / "default.pt"
+QUALITY_MODEL = REPO / "resources" / "models" / "quality.pt"
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +56,10 @@ def gray_photo() -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def requires_shipped_model() -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not SHIPPED_MODEL.exists(), reason="shipped model weights not present")
+def shipped_models() -> list:
+    """pytest.param per shipped model file (default, quality), skipped where it is absent."""
+    return [pytest.param(path, id=path.stem, marks=pytest.mark.skipif(not path.exists(), reason=f"{path.name} not present"))
+            for path in (SHIPPED_MODEL, QUALITY_MODEL)]
 
 
 def requires_shared_data() -> pytest.MarkDecorator:

@@ -17,7 +17,7 @@ from colorstudio.core.color import (
 from colorstudio.core.engine import Engine, load_engine
 from colorstudio.core.errors import DeviceError, ModelFileError
 from colorstudio.core.hints import Hint
-from tests.conftest import SHARED_DATA, SHIPPED_MODEL, requires_shared_data, requires_shipped_model
+from tests.conftest import SHARED_DATA, requires_shared_data, shipped_models
 
 # Rounding each RGB channel to a code value moves L by up to a few tenths for 8 bit.
 # The gamut mapping allows 1e-4 of linear light outside [0, 1]: ~0.07 L near black.
@@ -389,25 +389,25 @@ def test_checks_of_the_shipped_model_hold_for_the_hint_fill(tiny_engine: Engine)
     assert ours > gray + 1.0, (ours, gray)
 
 
-@requires_shipped_model()
-def test_shipped_model_honours_hints() -> None:
-    engine = load_engine(SHIPPED_MODEL, device="cpu")
+@pytest.mark.parametrize("model", shipped_models())
+def test_shipped_model_honours_hints(model: Path) -> None:
+    engine = load_engine(model, device="cpu")
     check_hint_honoured(engine)
 
 
-@requires_shipped_model()
-def test_shipped_model_beats_gray_on_generated_images() -> None:
-    engine = load_engine(SHIPPED_MODEL, device="cpu")
+@pytest.mark.parametrize("model", shipped_models())
+def test_shipped_model_beats_gray_on_generated_images(model: Path) -> None:
+    engine = load_engine(model, device="cpu")
     ours, gray = check_beats_gray(engine, [synthetic_photo(s) for s in range(4)])
     assert ours > gray + 1.0, (ours, gray)
 
 
-@requires_shipped_model()
+@pytest.mark.parametrize("model", shipped_models())
 @requires_shared_data()
-def test_shipped_model_beats_gray_on_validation_photos() -> None:
+def test_shipped_model_beats_gray_on_validation_photos(model: Path) -> None:
     from colorstudio.core.images import load_pixels
 
-    engine = load_engine(SHIPPED_MODEL, device="cpu")
+    engine = load_engine(model, device="cpu")
     paths = sorted((SHARED_DATA / "val256").glob("*.jpg"))[::70][:5]
     photos = [load_pixels(p) for p in paths]
     photos = [p for p in photos if p.ndim == 3]
@@ -415,9 +415,10 @@ def test_shipped_model_beats_gray_on_validation_photos() -> None:
     assert ours > gray + 0.5, (ours, gray)
 
 
-@requires_shipped_model()
-def test_shipped_model_loads_by_name_and_keeps_lightness(gray_photo: np.ndarray) -> None:
-    engine = load_engine("default", device="cpu")
+@pytest.mark.parametrize("model", shipped_models())
+def test_shipped_model_loads_by_name_and_keeps_lightness(model: Path, gray_photo: np.ndarray) -> None:
+    engine = load_engine(model.stem, device="cpu")
+    assert engine.name == model.stem
     out = engine.colorize(gray_photo)
     np.testing.assert_allclose(lightness(out), lightness(gray_photo), atol=L_TOL[np.uint8])
 

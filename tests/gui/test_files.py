@@ -334,3 +334,18 @@ def test_preferences_refuse_a_shipped_model_that_is_not_installed(make_window, f
     dlg.export_model.setCurrentIndex(dlg.export_model.findData(""))
     dlg._accept()
     assert dlg.result() == dlg.DialogCode.Accepted
+
+
+def test_export_and_batch_load_the_export_model_when_it_differs(tmp_path, tiny_model_path) -> None:  # noqa: ANN001
+    import shutil
+
+    from colorstudio.core.settings import Settings
+    from colorstudio.gui.main_window import MainWindow
+
+    other = tmp_path / "export-weights.pt"
+    shutil.copyfile(tiny_model_path, other)
+    edit = Settings(model=str(tiny_model_path), device="cpu", working_size=64)
+    assert MainWindow._export_factory(edit) is None  # "": the editing model
+    assert MainWindow._export_factory(edit.updated(export_model=str(tiny_model_path))) is None
+    engine = MainWindow._export_factory(edit.updated(export_model=str(other)))()
+    assert engine.name == "export-weights" and engine.working_size == 64
