@@ -329,7 +329,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
     p.add_argument("--device", default="auto")
     p.add_argument("--init", default="", metavar="MODEL",
-                   help="start from this model's weights (e.g. resources/models/default.pt) with a fresh schedule")
+                   help="start from this model's weights (e.g. resources/models/default.pt) with a fresh schedule; "
+                        "with a wider --preset, its layers are widened so training starts from its output")
     p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     p.add_argument("--finalize", default="", metavar="MODEL",
