@@ -630,7 +630,7 @@ class MainWindow(QMainWindow):
         def engine() -> Any:
             export = self._export_factory(settings)
             if export is not None:
-                return export()
+                return self.controller.export_engine or export()
             return self.controller.engine or self._engine_factory(settings)()
 
         self._batch = BatchRun(paths, options, engine, self)

@@ -43,6 +43,14 @@ def _mps_available() -> bool:
         return False
 
 
+def _missing(name: str) -> Path | None:
+    """The file of shipped model `name` when it is not installed; None otherwise (or not shipped)."""
+    if name not in SHIPPED_MODELS:
+        return None
+    path = resources_dir() / "models" / SHIPPED_MODELS[name]
+    return None if path.exists() else path
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,10 +82,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Working size:", self.working_size)
 
         self.model = QComboBox()
-        models = resources_dir() / "models"
         for name, label in (("default", "Default (fast)"), ("quality", "Quality (slower, finer)")):
-            present = (models / SHIPPED_MODELS[name]).exists()
-            self.model.addItem(label + ("" if present else " – not installed"), name)
+            self.model.addItem(label + (" – not installed" if _missing(name) else ""), name)
         self.model.addItem("Other weights file…", "file")
         self.model_file = QLineEdit()
         self.model_file.setPlaceholderText("a .pt file saved by colorstudio train")
@@ -101,8 +107,7 @@ class PreferencesDialog(QDialog):
         self.export_model = QComboBox()
         self.export_model.addItem("The model above", "")
         for name, label in (("quality", "Quality"), ("default", "Default (fast)")):
-            present = (models / SHIPPED_MODELS[name]).exists()
-            self.export_model.addItem(label + ("" if present else " – not installed"), name)
+            self.export_model.addItem(label + (" – not installed" if _missing(name) else ""), name)
         self._select(self.export_model, settings.export_model)
         self.export_model.setToolTip("The model that exports and batches use. Edit with the fast model and "
                                      "export with the quality model: the export then differs a little from "
@@ -157,11 +162,10 @@ class PreferencesDialog(QDialog):
             self._select(self.model, "file")
 
     def _accept(self) -> None:
-        models = resources_dir() / "models"
         for combo in (self.model, self.export_model):
-            name = combo.currentData()
-            if name in SHIPPED_MODELS and not (models / SHIPPED_MODELS[name]).exists():
-                self.message.setText(f"<b>The {name} model is not installed</b> ({models / SHIPPED_MODELS[name]})")
+            missing = _missing(combo.currentData())
+            if missing is not None:
+                self.message.setText(f"<b>The {combo.currentData()} model is not installed</b> ({missing})")
                 return
         if self.model.currentData() == "file":
             p = Path(self.model_file.text().strip()).expanduser()

@@ -238,6 +238,11 @@ class InferenceController(QObject):
         """The worker's engine, or None before it is loaded (read-only outside the worker)."""
         return self._worker.engine
 
+    @property
+    def export_engine(self) -> Any:
+        """The engine loaded for exports, or None (not loaded, or exports use `engine`)."""
+        return self._worker.export_engine
+
     def set_engine(self, engine: Any = None, factory: EngineFactory | None = None,
                    export_factory: EngineFactory | None = None) -> None:
         """Replace the engine (or the way to load it); takes effect for the next job.

@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -79,16 +78,23 @@ def transfer_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> 
             input_dim[f"{name}.weight"] = 0
         elif isinstance(module, torch.nn.Conv2d):
             input_dim[f"{name}.weight"] = 1
-    def members(names: Iterable[str], module: str) -> set[str]:
-        return {n[len(module) + 1:] for n in names if n.rsplit(".", 1)[0] == module}
 
+    def members(names: dict[str, torch.Tensor]) -> dict[str, set[str]]:
+        """Module name -> the names of its tensors (a conv: weight, bias; a BatchNorm: more)."""
+        out: dict[str, set[str]] = {}
+        for n in names:
+            module, _, leaf = n.rpartition(".")
+            out.setdefault(module, set()).add(leaf)
+        return out
+
+    theirs, ours = members(state), members(own)
     loaded: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         target = own.get(key)
         if target is None or target.dim() != value.dim():
             continue
-        module = key.rsplit(".", 1)[0]
-        if members(state, module) != members(own, module):  # e.g. a BatchNorm where a conv is now
+        module = key.rpartition(".")[0]
+        if theirs[module] != ours.get(module):  # e.g. a BatchNorm where a conv is now
             continue
         if target.shape == value.shape:
             loaded[key] = value
@@ -330,7 +336,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--init", default="", metavar="MODEL",
                    help="start from this model's weights (e.g. resources/models/default.pt) with a fresh schedule; "
-                        "with a wider --preset, its layers are widened so training starts from its output")
+                        "layers narrower than the --preset's are widened into it")
     p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     p.add_argument("--finalize", default="", metavar="MODEL",

@@ -159,6 +159,7 @@ def test_exports_use_the_export_engine_loaded_once_previews_keep_theirs(tmp_path
             ctl.request_preview(image, hints)
         assert (tmp_path / "out0.png").is_file() and (tmp_path / "out1.png").is_file()
         assert loads == [1]  # loaded at the first export, kept for the next
+        assert ctl.export_engine is export_engine  # a batch reuses it too
         assert [c[0] for c in export_engine.calls] == ["colorize", "colorize"]
         assert [c[0] for c in preview_engine.calls] == ["colorize"]
         # Without an export factory, exports go to the preview engine again.
