@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .propagate import Pyramid, edge_aware_fill
 
@@ -36,6 +37,9 @@ class ModelConfig:
     classes: int = AB_GRID * AB_GRID
     fill_inputs: bool = True  # extra inputs: edge-aware hint fill (ab) + hint density
     residual: bool = True  # predict ab as fill + correction
+    # False: no full-resolution decoder level; the correction is predicted at half
+    # resolution and upsampled onto the full-resolution fill (needs residual).
+    full_res_decoder: bool = True
     l_cent: float = 50.0
     l_norm: float = 100.0
     ab_norm: float = 110.0
@@ -63,6 +67,8 @@ class ModelConfig:
             raise ValueError("model config needs 4 widths, 7 depths and 3 up_depths")
         if any(int(v) < 1 for v in (*cfg.widths, *cfg.depths, *cfg.up_depths, cfg.classes)):
             raise ValueError("model config values must be positive")
+        if not cfg.full_res_decoder and not cfg.residual:
+            raise ValueError("a model without the full-resolution decoder level must be residual")
         return cfg
 
 
@@ -75,6 +81,10 @@ PRESETS: dict[str, ModelConfig] = {
     # The default model: narrow full-resolution levels and one conv per middle block keep
     # the 256 px preview at ~1/30 of the published network's time on a laptop CPU.
     "fast": ModelConfig(widths=(8, 16, 64, 128), depths=(1, 1, 2, 2, 1, 1, 1), name="fast"),
+    # `fast` without its full-resolution decoder level: the network's correction to the
+    # (full-resolution) hint fill is predicted at half resolution, and the first level
+    # is only computed where the encoder samples it. About 3/4 of `fast`'s time.
+    "lite": ModelConfig(widths=(8, 16, 64, 128), depths=(1, 1, 2, 2, 1, 1, 1), full_res_decoder=False, name="lite"),
     "small": ModelConfig(),
     "tiny": ModelConfig(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1, 1, 1, 1), up_depths=(1, 1, 1), name="tiny"),
     # The export model: the `small` shape with its 1/4- and 1/8-resolution levels widened
@@ -124,6 +134,8 @@ class ColorNet(nn.Module):
         dil = config.dilation
         cin = 4 + (3 if config.fill_inputs else 0)
         self.model1 = _block([cin] + [c1] * d[0])
+        if not config.full_res_decoder:  # only conv1[::2, ::2] is used: compute just that
+            self.model1[0].stride = (2, 2)
         self.model2 = _block([c1] + [c2] * d[1])
         self.model3 = _block([c2] + [c3] * d[2])
         self.model4 = _block([c3] + [c4] * d[3])
@@ -136,14 +148,15 @@ class ColorNet(nn.Module):
         self.model9up = nn.Sequential(nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1))
         self.model2short9 = nn.Sequential(nn.Conv2d(c2, c2, 3, padding=1))
         self.model9 = _block([c2] * (config.up_depths[1] + 1), init_relu=True)
-        self.model10up = nn.Sequential(nn.ConvTranspose2d(c2, c2, 4, stride=2, padding=1))
-        self.model1short10 = nn.Sequential(nn.Conv2d(c1, c2, 3, padding=1))
+        if config.full_res_decoder:
+            self.model10up = nn.Sequential(nn.ConvTranspose2d(c2, c2, 4, stride=2, padding=1))
+            self.model1short10 = nn.Sequential(nn.Conv2d(c1, c2, 3, padding=1))
         layers10: list[nn.Module] = [nn.ReLU(True)]
         for i in range(config.up_depths[2]):
             layers10.append(nn.Conv2d(c2, c2, 3, padding=1))
             last = i == config.up_depths[2] - 1
             layers10.append(nn.LeakyReLU(0.2, True) if last else nn.ReLU(True))
-        self.model10 = nn.Sequential(*layers10)
+        self.model10 = nn.Sequential(*layers10)  # at half resolution without the full-resolution level
         self.model_class = nn.Sequential(nn.Conv2d(c3, config.classes, 1))
         self.model_out = nn.Sequential(nn.Conv2d(c2, 2, 1), nn.Tanh())
         if config.residual:
@@ -178,12 +191,13 @@ class ColorNet(nn.Module):
         distribution at a few points only (colour suggestions) applies it there, and the
         live preview does not pay for 529 output planes it never reads. pyramid: the
         photo's affinity_pyramid(lum), when the caller keeps it between calls."""
+        cfg = self.config
         x, fill = self.network_inputs(lum, hint_ab, mask, pyramid)
         density = x[:, -1:] if self.config.fill_inputs else mask
         if self.model1[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)
         conv1 = self.model1(x)
-        conv2 = self.model2(conv1[:, :, ::2, ::2])
+        conv2 = self.model2(conv1[:, :, ::2, ::2] if cfg.full_res_decoder else conv1)
         conv3 = self.model3(conv2[:, :, ::2, ::2])
         conv4 = self.model4(conv3[:, :, ::2, ::2])
         conv7 = self.model7(self.model6(self.model5(conv4)))
@@ -191,9 +205,13 @@ class ColorNet(nn.Module):
         # gradients do not need the values), saving a full-resolution temporary each.
         conv8 = self.model8(self.model8up(conv7).add_(self.model3short8(conv3)))
         conv9 = self.model9(self.model9up(conv8).add_(self.model2short9(conv2)))
-        conv10 = self.model10(self.model10up(conv9).add_(self.model1short10(conv1)))
-        out = self.model_out(conv10) * self.config.ab_norm
-        if self.config.residual:
+        if cfg.full_res_decoder:
+            conv10 = self.model10(self.model10up(conv9).add_(self.model1short10(conv1)))
+            out = self.model_out(conv10) * cfg.ab_norm
+        else:
+            out = self.model_out(self.model10(conv9)) * cfg.ab_norm
+            out = F.interpolate(out, size=fill.shape[-2:], mode="bilinear", align_corners=False)
+        if cfg.residual:
             out = out + fill
         return out, conv8, fill, density
 

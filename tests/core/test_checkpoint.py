@@ -101,8 +101,35 @@ def test_channels_last_gives_the_same_output(tiny_net: ColorNet) -> None:
         torch.testing.assert_close(logits1, logits2, rtol=1e-4, atol=1e-4)
 
 
+def test_without_the_full_resolution_level_the_first_level_runs_only_where_it_is_sampled() -> None:
+    """`lite` drops `fast`'s full-resolution decoder level: its first block computes, with the
+    same weights, exactly the pixels `fast`'s encoder takes from it, and its output is the
+    full-resolution hint fill plus a correction predicted at half resolution."""
+    torch.manual_seed(0)
+    full = ColorNet(PRESETS["fast"]).eval()
+    lite = ColorNet(PRESETS["lite"]).eval()
+    missing, unexpected = lite.load_state_dict(full.state_dict(), strict=False)
+    assert not missing and set(unexpected) == {k for k in full.state_dict() if k.startswith(("model10up", "model1short10"))}
+    with torch.no_grad():
+        for t in lite.model_out.parameters():
+            t.normal_(0, 0.1)  # a non-zero correction
+    lum, ab, mask = sample_inputs(32, 48)
+    with torch.inference_mode():
+        x, fill = lite.network_inputs(lum, ab, mask)
+        torch.testing.assert_close(lite.model1(x), full.model1(x)[:, :, ::2, ::2])
+        out, _logits = lite(lum, ab, mask)
+    assert out.shape == ab.shape
+    correction = (out - fill)[0]
+    assert correction.abs().max() > 0.1
+    # A half-resolution correction upsampled bilinearly is smooth: its 2x2 box sums are
+    # close to 4 times the pixel values, unlike the fill's full-resolution detail.
+    half = F.avg_pool2d(correction[None], 2)
+    torch.testing.assert_close(F.interpolate(half, scale_factor=2, mode="bilinear", align_corners=False)[0],
+                               correction, atol=0.02 * float(correction.abs().max()), rtol=0)
+
+
 def test_every_preset_round_trips_its_config(tmp_path: Path) -> None:
-    for name in ("tiny", "small"):
+    for name in ("tiny", "small", "lite"):
         path = tmp_path / f"{name}.pt"
         save_model(path, ColorNet(PRESETS[name]))
         assert load_model(path)[0].config == PRESETS[name]
@@ -247,6 +274,7 @@ def test_missing_and_extra_weights_are_named(tiny_file: Path, tmp_path: Path) ->
         ({"dilation": 0}, "cannot run"),
         ({"dilation": "2"}, "invalid model config"),
         ({"l_norm": 0.0}, "non-finite"),
+        ({"full_res_decoder": False, "residual": False}, "must be residual"),
     ],
 )
 def test_configs_that_cannot_run_are_refused_at_load(tiny_file: Path, tmp_path: Path, change: dict[str, Any],

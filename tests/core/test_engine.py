@@ -100,6 +100,27 @@ def test_tiny_and_thin_images(tiny_engine: Engine, shape: tuple[int, int], dtype
     assert rgb.shape == shape + (3,)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (37, 53), (700, 9)])
+def test_a_model_without_the_full_resolution_level_keeps_size_and_lightness(tmp_path: Path,
+                                                                            shape: tuple[int, int]) -> None:
+    import torch
+
+    from colorstudio.core.checkpoint import save_model
+    from colorstudio.core.model import PRESETS, ColorNet
+
+    torch.manual_seed(1)
+    net = ColorNet(PRESETS["lite"]).eval()
+    with torch.no_grad():
+        for t in net.model_out.parameters():
+            t.normal_(0, 0.1)
+    save_model(tmp_path / "lite.pt", net)
+    engine = load_engine(tmp_path / "lite.pt", device="cpu")
+    image = random_gray(shape, seed=sum(shape))
+    out = engine.colorize(image, [Hint(0.5, 0.5, (0, 160, 60), size=1.0)])
+    assert out.shape == shape + (3,)
+    np.testing.assert_allclose(lightness(out), lightness(image), atol=L_TOL[np.uint8])
+
+
 def test_non_contiguous_and_read_only_inputs(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
     flipped = gray_photo[:, ::-1]
     transposed = gray_photo.T
