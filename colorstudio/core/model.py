@@ -78,12 +78,13 @@ SIGGRAPH17 = ModelConfig(
 )
 
 PRESETS: dict[str, ModelConfig] = {
-    # The default model: narrow full-resolution levels and one conv per middle block keep
-    # the 256 px preview at ~1/30 of the published network's time on a laptop CPU.
+    # The previous default: narrow full-resolution levels and one conv per middle block
+    # (256 px preview ~1/22 of the published network's time on a 2-core CPU).
     "fast": ModelConfig(widths=(8, 16, 64, 128), depths=(1, 1, 2, 2, 1, 1, 1), name="fast"),
-    # `fast` without its full-resolution decoder level: the network's correction to the
-    # (full-resolution) hint fill is predicted at half resolution, and the first level
-    # is only computed where the encoder samples it. About 3/4 of `fast`'s time.
+    # The default model: `fast` without its full-resolution decoder level. The network's
+    # correction to the (full-resolution) hint fill is smooth and predicted at half
+    # resolution, and the first level is only computed where the encoder samples it
+    # (256 px preview ~1/26 of the published network's time on a 2-core CPU).
     "lite": ModelConfig(widths=(8, 16, 64, 128), depths=(1, 1, 2, 2, 1, 1, 1), full_res_decoder=False, name="lite"),
     "small": ModelConfig(),
     "tiny": ModelConfig(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1, 1, 1, 1), up_depths=(1, 1, 1), name="tiny"),
