@@ -25,7 +25,7 @@ from ..core.fileio import atomic_write_bytes
 from ..core.model import PRESETS, ColorNet, ModelConfig, ab_to_bin, count_parameters
 from .data import PhotoCache, build_cache, class_weights, sample_batch, simulate_hints
 
-DEFAULT_PRESET = "fast"
+DEFAULT_PRESET = "lite"  # the shipped default model's shape
 
 TRAIN_FORMAT = "colorstudio.trainstate"
 
@@ -35,7 +35,7 @@ class TrainConfig:
     data: str = "../shared/data/train"
     out: str = "runs/model.pt"
     checkpoint: str = ""  # resumable state; default: <out>.state
-    preset: str = ""  # "" = the --init model's architecture, else "fast"
+    preset: str = ""  # "" = the --init model's architecture, else DEFAULT_PRESET
     cache_dir: str = ""
     cache_side: int = 144
     crop: int = 128

@@ -121,8 +121,8 @@ def test_without_the_full_resolution_level_the_first_level_runs_only_where_it_is
     assert out.shape == ab.shape
     correction = (out - fill)[0]
     assert correction.abs().max() > 0.1
-    # A half-resolution correction upsampled bilinearly is smooth: its 2x2 box sums are
-    # close to 4 times the pixel values, unlike the fill's full-resolution detail.
+    # A correction predicted at half resolution and upsampled is smooth: averaging it
+    # down to half resolution and upsampling again changes it little.
     half = F.avg_pool2d(correction[None], 2)
     torch.testing.assert_close(F.interpolate(half, scale_factor=2, mode="bilinear", align_corners=False)[0],
                                correction, atol=0.02 * float(correction.abs().max()), rtol=0)
