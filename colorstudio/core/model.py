@@ -96,10 +96,12 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
-def _block(channels: list[int], dilation: int = 1, init_relu: bool = False, norm: bool = True) -> nn.Sequential:
+def _block(channels: list[int], dilation: int = 1, init_relu: bool = False, norm: bool = True,
+           stride: int = 1) -> nn.Sequential:
+    """Convs + ReLUs (+ BatchNorm); `stride` applies to the first conv."""
     layers: list[nn.Module] = [nn.ReLU(True)] if init_relu else []
-    for cin, cout in zip(channels[:-1], channels[1:]):
-        layers.append(nn.Conv2d(cin, cout, 3, padding=dilation, dilation=dilation))
+    for i, (cin, cout) in enumerate(zip(channels[:-1], channels[1:])):
+        layers.append(nn.Conv2d(cin, cout, 3, stride=stride if i == 0 else 1, padding=dilation, dilation=dilation))
         layers.append(nn.ReLU(True))
     if norm:
         layers.append(nn.BatchNorm2d(channels[-1]))
@@ -134,9 +136,8 @@ class ColorNet(nn.Module):
         d = config.depths
         dil = config.dilation
         cin = 4 + (3 if config.fill_inputs else 0)
-        self.model1 = _block([cin] + [c1] * d[0])
-        if not config.full_res_decoder:  # only conv1[::2, ::2] is used: compute just that
-            self.model1[0].stride = (2, 2)
+        # Without the full-resolution decoder level only conv1[::2, ::2] is used: compute just that.
+        self.model1 = _block([cin] + [c1] * d[0], stride=1 if config.full_res_decoder else 2)
         self.model2 = _block([c1] + [c2] * d[1])
         self.model3 = _block([c2] + [c3] * d[2])
         self.model4 = _block([c3] + [c4] * d[3])
@@ -194,7 +195,7 @@ class ColorNet(nn.Module):
         photo's affinity_pyramid(lum), when the caller keeps it between calls."""
         cfg = self.config
         x, fill = self.network_inputs(lum, hint_ab, mask, pyramid)
-        density = x[:, -1:] if self.config.fill_inputs else mask
+        density = x[:, -1:] if cfg.fill_inputs else mask
         if self.model1[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)
         conv1 = self.model1(x)
