@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -76,6 +76,7 @@ def test_dragging_on_12mp_photo_never_stalls(make_window, photo_12mp, qtbot) -> 
     probe_timer.timeout.connect(probe)
     step = [0]
     n_moves = 120  # ~2 s of continuous dragging at 60 Hz
+    final: list = []  # the hints when the mouse is released
 
     def move() -> None:
         i = step[0]
@@ -88,22 +89,34 @@ def test_dragging_on_12mp_photo_never_stalls(make_window, photo_12mp, qtbot) -> 
             QApplication.sendEvent(canvas, _mouse(QEvent.Type.MouseButtonRelease, pos, Qt.MouseButton.LeftButton,
                                                   Qt.MouseButton.NoButton))
             drag_timer.stop()
+            final.append(win.document.hints)
 
+    # One event loop for the whole measurement, left when the result of the final hints is
+    # shown. pytest-qt's waitUntil would poll by building a new event loop, timer and signal
+    # connection every 10 ms; in a long test session that bookkeeping was seen to hold the
+    # GUI thread for 40-200 ms now and then, which is the test harness, not the app.
+    loop = QEventLoop()
+
+    def finish_when_shown() -> None:
+        if final and win.shown_hints == final[0] and not win.controller.busy:
+            loop.quit()
+
+    probe_timer.timeout.connect(finish_when_shown)
     drag_timer = QTimer()
     drag_timer.setInterval(16)
     drag_timer.timeout.connect(move)
+    QTimer.singleShot(40000, loop.quit)  # a safety net; the asserts below then fail
     QApplication.sendEvent(canvas, _mouse(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton,
                                           Qt.MouseButton.LeftButton))
     last[0], last[1] = time.perf_counter(), runqueue_wait_ms()
     probe_timer.start(5)
     drag_timer.start()
-    qtbot.waitUntil(lambda: not drag_timer.isActive(), timeout=20000)
-    final = win.document.hints
-    # After the drag stops, the shown result matches the final hints.
-    qtbot.waitUntil(lambda: win.shown_hints == final and not win.controller.busy, timeout=20000)
+    loop.exec()
     probe_timer.stop()
     gc.unfreeze()
-    assert len(final) == 1 and final[0].x > 0.3
+    # The drag ended and, after it, the shown result matches the final hints.
+    assert final and win.shown_hints == final[0] and not win.controller.busy
+    assert len(final[0]) == 1 and final[0][0].x > 0.3
     assert win.undo_stack.count() == 2  # add + one drag
     worst = max(stalls)
     print(f"\nevent-loop probe: {len(gaps)} ticks, worst stall {worst:.1f} ms, wall-clock gap {max(gaps):.1f} ms "
