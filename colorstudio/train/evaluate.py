@@ -180,7 +180,8 @@ def format_table(result: dict[str, Any]) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="../shared/data/val256", help="folder of colour photos (default: %(default)s)")
-    p.add_argument("--model", action="append", default=None,
+    # dest "models": the CLI fills a missing "model" from the user's settings (one name, not a list).
+    p.add_argument("--model", action="append", dest="models", default=None,
                    help="model file or shipped name (default, quality); repeat to compare models side by side")
     p.add_argument("--device", default="auto")
     p.add_argument("--size", type=int, default=256, help="working size (default 256)")
@@ -204,7 +205,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    models = args.model or ["default"]
+    models = args.models or ["default"]
     engines = {}
     for m in models:
         name = m if m in ("default", "quality") else Path(m).stem

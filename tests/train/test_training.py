@@ -118,6 +118,30 @@ def test_eval_produces_the_table(tmp_path: Path, tiny_engine) -> None:  # noqa: 
     assert list((tmp_path / "c").glob("levin-*.npy")), "Levin results are cached"
 
 
+def test_eval_command_without_model_scores_the_default_model(tmp_path: Path, tiny_model_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """No --model: the model chosen in the settings (one name) is scored, not each of its letters."""
+    import json
+    import shutil
+
+    from colorstudio.cli import main
+
+    models = tmp_path / "res" / "models"
+    models.mkdir(parents=True)
+    shutil.copy(tiny_model_path, models / "default.pt")
+    monkeypatch.setenv("COLORSTUDIO_RESOURCES", str(tmp_path / "res"))
+    photos = _make_photos(tmp_path / "val", n=2, size=40)
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--data", str(photos), "--counts", "0", "1", "--no-levin", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["psnr"]) == {"grayscale", "default"} and result["photos"] == 2
+    assert "| default |" in capsys.readouterr().out
+    assert main(["eval", "--data", str(photos), "--counts", "1", "--no-baselines",
+                 "--model", "default", "--model", str(tiny_model_path), "--json", str(out)]) == 0
+    assert set(json.loads(out.read_text())["psnr"]) == {"default", tiny_model_path.stem}
+
+
 def test_finalize_sets_the_engine_default_vividness(tmp_path: Path, tiny_model_path: Path) -> None:
     from colorstudio.core.engine import load_engine
     from colorstudio.train.loop import finalize_model
