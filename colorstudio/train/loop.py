@@ -52,6 +52,10 @@ class TrainConfig:
     schedule_minutes: float = 0.0  # length of the cosine schedule (0: = minutes)
     steps: int = 0  # or a step-based schedule and limit
     ce_weight: float = 0.1
+    # Regression loss: Huber with this threshold in Lab units, scaled so that errors beyond
+    # it cost |error| / 10 whatever the threshold. 1 is nearly L1 (the per-pixel median);
+    # a large threshold is nearly squared error (the mean), which is what PSNR rewards.
+    huber_delta: float = 1.0
     checkpoint_minutes: float = 5.0
     seed: int = 0
     resume: bool = False
@@ -121,10 +125,10 @@ def get_lr(progress: float, base: float, step: int, warmup: int) -> float:
 
 
 def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
-                 weights: torch.Tensor, ce_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     lum, ab = lab[:, :1], lab[:, 1:]
     out, logits = model(lum, hint_ab, mask)
-    reg = F.smooth_l1_loss(out.float(), ab, beta=1.0) / 10.0
+    reg = F.huber_loss(out.float(), ab, delta=huber_delta) / (10.0 * huber_delta)
     target = ab_to_bin(F.avg_pool2d(ab, 4))
     ce = F.cross_entropy(logits.float(), target, weight=weights)
     loss = reg + ce_weight * ce
@@ -271,7 +275,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         hint_ab, mask = simulate_hints(lab[:, 1:], rng)
         lab, hint_ab, mask = lab.to(device), hint_ab.to(device), mask.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight)
+            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -330,6 +334,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule-minutes", type=float, default=0.0, help="cosine schedule length (default: --minutes)")
     p.add_argument("--steps", type=int, default=0, help="step-based schedule and limit instead of minutes")
     p.add_argument("--ce-weight", type=float, default=d.ce_weight)
+    p.add_argument("--huber-delta", type=float, default=d.huber_delta,
+                   help="regression loss: Huber threshold in Lab units (1: ~L1, large: ~squared error; default %(default)s)")
     p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
@@ -377,7 +383,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, checkpoint=args.checkpoint, preset=args.preset, cache_dir=args.cache_dir,
         crop=args.crop, scale_min=args.scale[0], scale_max=args.scale[1], batch=args.batch, lr=args.lr,
         minutes=args.minutes, schedule_minutes=args.schedule_minutes,
-        steps=args.steps, ce_weight=args.ce_weight, checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
+        steps=args.steps, ce_weight=args.ce_weight, huber_delta=args.huber_delta,
+        checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
         resume=args.resume, device=args.device, limit_photos=args.limit_photos, init=args.init,
     )
     train(cfg)

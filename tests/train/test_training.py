@@ -72,6 +72,23 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
     assert load_model(out)[1]["steps"] == 70
 
 
+def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold() -> None:
+    from colorstudio.train.loop import compute_loss
+
+    class Fixed(torch.nn.Module):  # predicts ab = 0 and uniform class logits
+        def forward(self, lum, hint_ab, mask):  # noqa: ANN001, ANN201
+            b, _, h, w = lum.shape
+            return torch.zeros(b, 2, h, w), torch.zeros(b, 529, h // 4, w // 4)
+
+    lab = torch.zeros(1, 3, 8, 8)
+    lab[:, 1] = 6.0  # every a is 6 Lab units off, b is exact
+    args = (Fixed(), lab, torch.zeros(1, 2, 8, 8), torch.zeros(1, 1, 8, 8), torch.ones(529), 0.0)
+    _, near_l1 = compute_loss(*args, huber_delta=1.0)
+    _, squared = compute_loss(*args, huber_delta=25.0)
+    assert near_l1["reg"] == pytest.approx((6.0 - 0.5) / 2 / 10)  # (|e| - delta / 2) / 10, half the values
+    assert squared["reg"] == pytest.approx(0.5 * 36 / 2 / 250)  # e^2 / 2 / (10 delta)
+
+
 def test_lr_schedule_warms_up_then_decays() -> None:
     assert get_lr(0.0, 1.0, 0, 100) == pytest.approx(0.01)
     assert get_lr(0.0, 1.0, 200, 100) == pytest.approx(1.0)
