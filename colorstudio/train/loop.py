@@ -56,6 +56,11 @@ class TrainConfig:
     # it cost |error| / 10 whatever the threshold. 1 is nearly L1 (the per-pixel median);
     # a large threshold is nearly squared error (the mean), which is what PSNR rewards.
     huber_delta: float = 1.0
+    # "huber" (above), or "log-mse": per photo, the log of its mean squared ab error, averaged
+    # over the batch. The evaluation averages PSNR = -10 log10(MSE) over photos, so a nearly
+    # gray photo spoiled by a confident wrong colour costs as much as a colourful photo
+    # missed by far; the squared error of the whole batch would hardly see the former.
+    reg_loss: str = "huber"
     checkpoint_minutes: float = 5.0
     seed: int = 0
     resume: bool = False
@@ -124,11 +129,26 @@ def get_lr(progress: float, base: float, step: int, warmup: int) -> float:
     return base * warm * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * p)))
 
 
+REG_LOSSES = ("huber", "log-mse")
+_LOG_MSE_FLOOR = 1.0  # Lab units squared: errors this small are below what 8-bit output shows
+
+
+def regression_loss(out: torch.Tensor, ab: torch.Tensor, kind: str = "huber", huber_delta: float = 1.0) -> torch.Tensor:
+    """The chroma regression term (see TrainConfig.huber_delta and reg_loss)."""
+    if kind == "huber":
+        return F.huber_loss(out, ab, delta=huber_delta) / (10.0 * huber_delta)
+    if kind == "log-mse":
+        per_photo = ((out - ab) ** 2).mean(dim=(1, 2, 3))
+        return 0.1 * torch.log(per_photo + _LOG_MSE_FLOOR).mean()
+    raise ValueError(f"unknown regression loss {kind!r} (expected one of {', '.join(REG_LOSSES)})")
+
+
 def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
-                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0,
+                 reg_loss: str = "huber") -> tuple[torch.Tensor, dict[str, float]]:
     lum, ab = lab[:, :1], lab[:, 1:]
     out, logits = model(lum, hint_ab, mask)
-    reg = F.huber_loss(out.float(), ab, delta=huber_delta) / (10.0 * huber_delta)
+    reg = regression_loss(out.float(), ab, reg_loss, huber_delta)
     target = ab_to_bin(F.avg_pool2d(ab, 4))
     ce = F.cross_entropy(logits.float(), target, weight=weights)
     loss = reg + ce_weight * ce
@@ -275,7 +295,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         hint_ab, mask = simulate_hints(lab[:, 1:], rng)
         lab, hint_ab, mask = lab.to(device), hint_ab.to(device), mask.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta)
+            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -335,7 +355,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=0, help="step-based schedule and limit instead of minutes")
     p.add_argument("--ce-weight", type=float, default=d.ce_weight)
     p.add_argument("--huber-delta", type=float, default=d.huber_delta,
-                   help="regression loss: Huber threshold in Lab units (1: ~L1, large: ~squared error; default %(default)s)")
+                   help="Huber threshold of the regression loss in Lab units "
+                        "(1: ~L1, large: ~squared error; default %(default)s)")
+    p.add_argument("--reg-loss", default=d.reg_loss, choices=REG_LOSSES,
+                   help="chroma regression loss: huber, or log-mse (per-photo log of the mean squared error, "
+                        "what the photo-averaged PSNR rewards; default %(default)s)")
     p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
@@ -383,7 +407,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, checkpoint=args.checkpoint, preset=args.preset, cache_dir=args.cache_dir,
         crop=args.crop, scale_min=args.scale[0], scale_max=args.scale[1], batch=args.batch, lr=args.lr,
         minutes=args.minutes, schedule_minutes=args.schedule_minutes,
-        steps=args.steps, ce_weight=args.ce_weight, huber_delta=args.huber_delta,
+        steps=args.steps, ce_weight=args.ce_weight, huber_delta=args.huber_delta, reg_loss=args.reg_loss,
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
         resume=args.resume, device=args.device, limit_photos=args.limit_photos, init=args.init,
     )

@@ -89,6 +89,27 @@ def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold(
     assert squared["reg"] == pytest.approx(0.5 * 36 / 2 / 250)  # e^2 / 2 / (10 delta)
 
 
+def test_log_mse_loss_weighs_each_photo_by_its_own_error() -> None:
+    from colorstudio.train.loop import regression_loss
+
+    ab = torch.zeros(2, 2, 4, 4)
+    out = torch.zeros(2, 2, 4, 4)
+    out[0] += 1.0  # photo 0: nearly right (MSE 1)
+    out[1] += 10.0  # photo 1: far off (MSE 100)
+    loss = float(regression_loss(out, ab, "log-mse"))
+    assert loss == pytest.approx(0.1 * (np.log(2.0) + np.log(101.0)) / 2)
+    # The same reduction of the squared error is worth more on the nearly right photo,
+    # as it is in photo-averaged PSNR; pooled squared error would value both the same.
+    better_small, better_large = out.clone(), out.clone()
+    better_small[0] = 0.0  # photo 0's MSE 1 -> 0
+    better_large[1] = np.sqrt(99.0)  # photo 1's MSE 100 -> 99
+    assert float(regression_loss(better_small, ab, "log-mse")) < float(regression_loss(better_large, ab, "log-mse"))
+    assert float(regression_loss(better_small, ab, "huber", 1e3)) == pytest.approx(
+        float(regression_loss(better_large, ab, "huber", 1e3)))
+    with pytest.raises(ValueError, match="unknown regression loss"):
+        regression_loss(out, ab, "l3")
+
+
 def test_lr_schedule_warms_up_then_decays() -> None:
     assert get_lr(0.0, 1.0, 0, 100) == pytest.approx(0.01)
     assert get_lr(0.0, 1.0, 200, 100) == pytest.approx(1.0)
