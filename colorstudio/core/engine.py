@@ -132,7 +132,7 @@ class Engine:
 
     def __init__(self, model: ColorNet, device: torch.device | str = "cpu", working_size: int = DEFAULT_WORKING_SIZE,
                  meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None,
-                 trust_hints: float | None = None) -> None:
+                 trust_hints: float | None = None, hint_correction: float | None = None) -> None:
         if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
             raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
         self.device = resolve_device(device)
@@ -147,6 +147,8 @@ class Engine:
                                        "a number in [0, 1]")
         trust = self.meta.get("trust_hints", 0.0) if trust_hints is None else trust_hints
         self.trust_hints = _setting("trust_hints", trust, 1e6, "a number >= 0 (0: off)")
+        corr = self.meta.get("hint_correction", 1.0) if hint_correction is None else hint_correction
+        self.hint_correction = _setting("hint_correction", corr, 1.0, "a number in [0, 1]")
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -192,7 +194,7 @@ class Engine:
         return self._predict(photo, validate_hints(hints))
 
     def _predict(self, photo: _Photo, hints: tuple[Hint, ...]) -> Prediction:
-        key = (photo.key, hints, self.vividness, self.trust_hints)
+        key = (photo.key, hints, self.vividness, self.trust_hints, self.hint_correction)
         with self._lock:
             if key == self._cache_key and self._cache is not None:
                 return self._cache
@@ -275,13 +277,17 @@ class Engine:
         the mean leaves automatic colours pale); the boost shrinks by vividness_fade per
         hint added (stored in the model file, default 0.5) and fades near each hint.
         trust_hints (n0) scales the correction by n0 / (n0 + n): with dense hints the
-        edge-aware propagation of the user's colours is trusted more.
+        edge-aware propagation of the user's colours is trusted more. hint_correction
+        scales it by a constant once there is a hint: where the network's correction and
+        the propagation disagree, their blend is wrong less badly than either alone.
         """
         gain: torch.Tensor | float = 1.0
         if self.vividness != 1.0:
             gain = 1.0 + (self.vividness - 1.0) * self.vividness_fade ** n_hints * (1.0 - density)
         if self.trust_hints:
             gain = gain * (self.trust_hints / (self.trust_hints + n_hints))
+        if n_hints and self.hint_correction != 1.0:
+            gain = gain * self.hint_correction
         return gain
 
     def info(self) -> dict[str, Any]:
@@ -333,10 +339,11 @@ def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation:
 
 def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto",
                 working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None,
-                trust_hints: float | None = None) -> Engine:
+                trust_hints: float | None = None, hint_correction: float | None = None) -> Engine:
     """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
     dev = resolve_device(device)
     path = resolve_model_path(model)
     net, meta = load_model(path)
     name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
-    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints)
+    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints,
+                  hint_correction=hint_correction)

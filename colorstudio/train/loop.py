@@ -377,6 +377,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --finalize: the automatic-colour gain the engine applies by default")
     p.add_argument("--trust-hints", type=float, default=None,
                    help="with --finalize: hint count at which the network's correction of the fill is halved")
+    p.add_argument("--hint-correction", type=float, default=None,
+                   help="with --finalize: share of the network's correction of the fill kept once there are hints")
 
 
 def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
@@ -391,13 +393,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.finalize:
-        meta: dict[str, Any] = {}
-        if args.vividness is not None:
-            meta["vividness"] = args.vividness
-        if args.vividness_fade is not None:
-            meta["vividness_fade"] = args.vividness_fade
-        if args.trust_hints is not None:
-            meta["trust_hints"] = args.trust_hints
+        names = ("vividness", "vividness_fade", "trust_hints", "hint_correction")
+        meta: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
         finalize_model(args.finalize, args.out, **meta)
         print(f"wrote {args.out}")
         return 0

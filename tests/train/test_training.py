@@ -240,6 +240,29 @@ def test_trust_hints_halves_the_correction_at_n0_hints(tiny_model_path: Path) ->
     np.testing.assert_allclose(trusting.ab - trusting.fill, 0.5 * (plain.ab - plain.fill), rtol=1e-3, atol=1e-3)
 
 
+def test_hint_correction_scales_the_correction_only_once_there_are_hints(tmp_path: Path,
+                                                                         tiny_model_path: Path) -> None:
+    from colorstudio.cli import main
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint
+
+    img = (np.random.default_rng(7).random((48, 64)) * 255).astype(np.uint8)
+    hints = [Hint(0.3, 0.4, (200, 120, 40)), Hint(0.7, 0.6, (40, 90, 200))]
+    final = tmp_path / "final.pt"
+    assert main(["train", "--finalize", str(tiny_model_path), "--out", str(final), "--hint-correction", "0.6"]) == 0
+    stored = load_engine(final, device="cpu")
+    plain = load_engine(tiny_model_path, device="cpu")
+    assert (stored.hint_correction, plain.hint_correction) == (0.6, 1.0)
+    a, b = plain.predict(img, hints), stored.predict(img, hints)
+    np.testing.assert_allclose(b.fill, a.fill, atol=1e-5)
+    np.testing.assert_allclose(b.ab - b.fill, 0.6 * (a.ab - a.fill), rtol=1e-3, atol=1e-3)
+    # Automatic colours (no hints) are untouched; an override wins over the stored value.
+    np.testing.assert_allclose(stored.predict(img, ()).ab, plain.predict(img, ()).ab, atol=1e-4)
+    assert load_engine(final, device="cpu", hint_correction=1.0).hint_correction == 1.0
+    with pytest.raises(ValueError, match="hint_correction must be a number in \\[0, 1\\]"):
+        load_engine(final, device="cpu", hint_correction=1.5)
+
+
 def test_training_can_start_from_a_model_file(tmp_path: Path, tiny_model_path: Path) -> None:
     photos = _make_photos(tmp_path / "photos", n=4)
     cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
