@@ -193,6 +193,10 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     """Train (or resume) a model; returns a summary with the final step and losses."""
     if not 0 < cfg.scale_min <= cfg.scale_max <= 8:
         raise ValueError(f"scale range must satisfy 0 < MIN <= MAX <= 8, got {cfg.scale_min} {cfg.scale_max}")
+    if cfg.reg_loss not in REG_LOSSES:
+        raise ValueError(f"unknown regression loss {cfg.reg_loss!r} (expected one of {', '.join(REG_LOSSES)})")
+    if not cfg.huber_delta > 0:
+        raise ValueError(f"the Huber threshold must be > 0, got {cfg.huber_delta}")
     rank, world, _local = _distributed()
     device = _select_device(cfg.device)
     if world > 1 and device.type == "cuda":
@@ -334,7 +338,8 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
 
 def _meta(cfg: TrainConfig, model: ColorNet, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
     return {"steps": step, "train_minutes": round(elapsed / 60, 1), "batch": cfg.batch, "crop": cfg.crop,
-            "data": str(cfg.data), "device": str(device), "preset": cfg.preset or model.config.name}
+            "data": str(cfg.data), "device": str(device), "preset": cfg.preset or model.config.name,
+            "reg_loss": cfg.reg_loss if cfg.reg_loss != "huber" else f"huber {cfg.huber_delta:g}"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

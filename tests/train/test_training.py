@@ -65,7 +65,7 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
     assert first["step"] == 60
     assert first["loss"] < 0.8 * first["first_loss"]
     model, meta = load_model(out)
-    assert meta["steps"] == 60
+    assert meta["steps"] == 60 and meta["reg_loss"] == "huber 1"
     cfg.steps, cfg.resume = 70, True
     second = train(cfg, cache=cache)
     assert second["step"] == 70
@@ -108,6 +108,8 @@ def test_log_mse_loss_weighs_each_photo_by_its_own_error() -> None:
         float(regression_loss(better_large, ab, "huber", 1e3)))
     with pytest.raises(ValueError, match="unknown regression loss"):
         regression_loss(out, ab, "l3")
+    with pytest.raises(ValueError, match="unknown regression loss"):
+        train(TrainConfig(reg_loss="l3", steps=1))  # refused before any data is read
 
 
 def test_lr_schedule_warms_up_then_decays() -> None:
