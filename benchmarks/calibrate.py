@@ -1,0 +1,79 @@
+"""Engine calibration grid: PSNR and colourfulness for vividness x hint_correction.
+
+    python benchmarks/calibrate.py [--model M] [--every 7] [--vividness 1 2.2 3] [--hint-correction 1 0.7 0.5]
+
+The network runs once per photo and hint count (vividness 1, hint_correction 1, trust_hints
+off); every setting of the grid is then applied to that raw prediction the way the engine
+applies it (Engine._correction_gain), so the grid costs one evaluation, not one per cell.
+Photos, hints and metrics follow `colorstudio eval` (photo-averaged PSNR on 8-bit RGB,
+colourfulness relative to the originals); the composition is the eval's at working size,
+so a cell can differ from `colorstudio eval` by a few hundredths of a dB: confirm the
+chosen setting with `colorstudio eval --vividness V --hint-correction C`.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+
+import numpy as np
+import torch
+
+from colorstudio.core.color import rgb_to_lab
+from colorstudio.core.engine import load_engine
+from colorstudio.core.images import read_image
+from colorstudio.train.data import list_photos
+from colorstudio.train.evaluate import colourfulness, compose_lab, eval_hints, psnr
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="default")
+    p.add_argument("--data", default="../shared/data/val256")
+    p.add_argument("--every", type=int, default=7, help="every N-th photo (default 7: 51 of val256)")
+    p.add_argument("--counts", type=int, nargs="+", default=[0, 1, 10, 50])
+    p.add_argument("--vividness", type=float, nargs="+", default=[1.0, 2.2, 3.0])
+    p.add_argument("--hint-correction", type=float, nargs="+", default=[1.0, 0.7, 0.5])
+    p.add_argument("--fade", type=float, default=None, help="vividness_fade (default: the model's)")
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    engine = load_engine(args.model, device="cpu", vividness=1.0, trust_hints=0.0, hint_correction=1.0)
+    fade = engine.vividness_fade if args.fade is None else args.fade
+    grid = list(itertools.product(args.vividness, args.hint_correction))
+    scores: dict[tuple[float, float, int], list[tuple[float, float]]] = {}
+    truth: list[float] = []
+    for i, path in list(enumerate(list_photos(args.data)))[::max(1, args.every)]:
+        rgb = read_image(path).pixels
+        if rgb.ndim == 2:
+            continue  # a gray photo has no colour to score
+        rgb = rgb[..., :3]
+        truth.append(colourfulness(rgb))
+        lum = rgb_to_lab(rgb)[..., 0]
+        for n in args.counts:
+            pred = engine.predict(rgb, eval_hints(rgb, n, i))
+            net, fill = np.moveaxis(pred.ab, -1, 0), np.moveaxis(pred.fill, -1, 0)
+            away = 1.0 - pred.density[None]
+            for viv, corr in grid:
+                gain = (1.0 + (viv - 1.0) * fade ** n * away) * (corr if n else 1.0)
+                out = compose_lab(lum, fill + gain * (net - fill))
+                scores.setdefault((viv, corr, n), []).append((psnr(out, rgb), colourfulness(out)))
+        print(f"\r{len(truth)} photos", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    ref = float(np.mean(truth))
+    print(f"{args.model} on {len(truth)} photos: PSNR in dB (colourfulness relative to the originals), fade {fade:g}")
+    print("| vividness | hint_correction | " + " | ".join(f"{n} hints" for n in args.counts) + " |")
+    print("|---" * (len(args.counts) + 2) + "|")
+    for viv, corr in grid:
+        cells = []
+        for n in args.counts:
+            rows = np.array(scores[(viv, corr, n)])
+            cells.append(f"{rows[:, 0].mean():.2f} ({rows[:, 1].mean() / ref:.2f})")
+        print(f"| {viv:g} | {corr:g} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
