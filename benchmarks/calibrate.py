@@ -3,8 +3,8 @@
     python benchmarks/calibrate.py [--model M] [--every 7] [--vividness 1 2.2 3] [--hint-correction 1 0.7 0.5]
 
 The network runs once per photo and hint count (vividness 1, hint_correction 1, trust_hints
-off); every setting of the grid is then applied to that raw prediction the way the engine
-applies it (Engine._correction_gain), so the grid costs one evaluation, not one per cell.
+off); every setting of the grid is then applied to that raw prediction with the engine's
+own gain (Engine._correction_gain), so the grid costs one evaluation, not one per cell.
 Photos, hints and metrics follow `colorstudio eval` (photo-averaged PSNR on 8-bit RGB,
 colourfulness relative to the originals); the composition is the eval's at working size,
 so a cell can differ from `colorstudio eval` by a few hundredths of a dB: confirm the
@@ -21,9 +21,7 @@ import torch
 
 from colorstudio.core.color import rgb_to_lab
 from colorstudio.core.engine import load_engine
-from colorstudio.core.images import read_image
-from colorstudio.train.data import list_photos
-from colorstudio.train.evaluate import colourfulness, compose_lab, eval_hints, psnr
+from colorstudio.train.evaluate import colourfulness, compose_lab, eval_hints, psnr, read_colour_photo, select_photos
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,23 +39,25 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     engine = load_engine(args.model, device="cpu", vividness=1.0, trust_hints=0.0, hint_correction=1.0)
-    fade = engine.vividness_fade if args.fade is None else args.fade
+    if args.fade is not None:
+        engine.vividness_fade = args.fade
+    fade = engine.vividness_fade
     grid = list(itertools.product(args.vividness, args.hint_correction))
     scores: dict[tuple[float, float, int], list[tuple[float, float]]] = {}
     truth: list[float] = []
-    for i, path in list(enumerate(list_photos(args.data)))[::max(1, args.every)]:
-        rgb = read_image(path).pixels
-        if rgb.ndim == 2:
-            continue  # a gray photo has no colour to score
-        rgb = rgb[..., :3]
+    for i, path in select_photos(args.data, args.every):
+        rgb = read_colour_photo(path)
+        if rgb is None:
+            continue
         truth.append(colourfulness(rgb))
         lum = rgb_to_lab(rgb)[..., 0]
         for n in args.counts:
+            engine.vividness, engine.hint_correction = 1.0, 1.0  # the raw prediction
             pred = engine.predict(rgb, eval_hints(rgb, n, i))
             net, fill = np.moveaxis(pred.ab, -1, 0), np.moveaxis(pred.fill, -1, 0)
-            away = 1.0 - pred.density[None]
             for viv, corr in grid:
-                gain = (1.0 + (viv - 1.0) * fade ** n * away) * (corr if n else 1.0)
+                engine.vividness, engine.hint_correction = viv, corr
+                gain = engine._correction_gain(n, pred.density[None])
                 out = compose_lab(lum, fill + gain * (net - fill))
                 scores.setdefault((viv, corr, n), []).append((psnr(out, rgb), colourfulness(out)))
         print(f"\r{len(truth)} photos", end="", file=sys.stderr, flush=True)

@@ -107,31 +107,45 @@ def _levin_cached(path: Path, lum: np.ndarray, hints: list[Hint], n: int, cache:
     return ab
 
 
+def select_photos(folder: str | Path, every: int = 1, limit: int = 0) -> list[tuple[int, Path]]:
+    """(index, path) of the photos an evaluation scores: every N-th, at most `limit`.
+    The index in the whole folder seeds each photo's hints (eval_hints)."""
+    chosen = list(enumerate(list_photos(folder)))[::max(1, every)]
+    if limit:
+        chosen = chosen[:limit]
+    if not chosen:
+        raise ValueError(f"{folder}: no photos to evaluate")
+    return chosen
+
+
+def read_colour_photo(path: Path) -> np.ndarray | None:
+    """A photo as 8-bit RGB (alpha dropped, 16 bit rounded), or None for a gray photo: it has no colour to score."""
+    from ..core.images import read_image
+
+    rgb = read_image(path).pixels
+    if rgb.ndim == 2:
+        return None
+    rgb = rgb[..., :3]
+    if rgb.dtype != np.uint8:
+        rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return rgb
+
+
 def evaluate(
     folder: str | Path, engines: dict[str, Any], counts: Sequence[int] = DEFAULT_COUNTS, limit: int = 0,
     baselines: bool = True, levin_cache: Path | None = None, progress: bool = True, saturation: float = 1.0,
     levin: bool = True, every: int = 1,
 ) -> dict[str, Any]:
     """Score engines (name -> Engine) and the baselines. Returns {"psnr": {method: {n: mean}}, ...}."""
-    from ..core.images import read_image
-
-    chosen = list(enumerate(list_photos(folder)))[::max(1, every)]
-    if limit:
-        chosen = chosen[:limit]
-    photos = [p for _, p in chosen]
-    if not photos:
-        raise ValueError(f"{folder}: no photos to evaluate")
+    chosen = select_photos(folder, every, limit)
     methods = (["grayscale"] + (["levin"] if levin else []) if baselines else []) + list(engines)
     scores = {m: Scores() for m in methods}
     truth_colour: list[float] = []
     start = time.perf_counter()
     for done, (i, path) in enumerate(chosen):
-        rgb = read_image(path).pixels
-        if rgb.ndim == 2:
-            continue  # a gray photo has no colour to score
-        rgb = rgb[..., :3]
-        if rgb.dtype != np.uint8:
-            rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        rgb = read_colour_photo(path)
+        if rgb is None:
+            continue
         lab = rgb_to_lab(rgb)
         lum = lab[..., 0]
         truth_colour.append(colourfulness(rgb))
@@ -150,7 +164,7 @@ def evaluate(
                 scores[name].add(n, psnr(out, rgb), colourfulness(out))
         if progress:
             el = time.perf_counter() - start
-            print(f"\reval: {done + 1}/{len(photos)} photos, {el:.0f} s", end="", file=sys.stderr, flush=True)
+            print(f"\reval: {done + 1}/{len(chosen)} photos, {el:.0f} s", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
     ref = float(np.mean(truth_colour)) if truth_colour else float("nan")
@@ -222,4 +236,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["evaluate", "eval_hints", "format_table", "colourfulness", "psnr", "rgb_to_ab"]
+__all__ = [
+    "evaluate", "eval_hints", "select_photos", "read_colour_photo", "format_table",
+    "colourfulness", "psnr", "rgb_to_ab",
+]

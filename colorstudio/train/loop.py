@@ -133,14 +133,18 @@ REG_LOSSES = ("huber", "log-mse")
 _LOG_MSE_FLOOR = 1.0  # Lab units squared: errors this small are below what 8-bit output shows
 
 
+def _check_reg_loss(kind: str) -> None:
+    if kind not in REG_LOSSES:
+        raise ValueError(f"unknown regression loss {kind!r} (expected one of {', '.join(REG_LOSSES)})")
+
+
 def regression_loss(out: torch.Tensor, ab: torch.Tensor, kind: str = "huber", huber_delta: float = 1.0) -> torch.Tensor:
     """The chroma regression term (see TrainConfig.huber_delta and reg_loss)."""
+    _check_reg_loss(kind)
     if kind == "huber":
         return F.huber_loss(out, ab, delta=huber_delta) / (10.0 * huber_delta)
-    if kind == "log-mse":
-        per_photo = ((out - ab) ** 2).mean(dim=(1, 2, 3))
-        return 0.1 * torch.log(per_photo + _LOG_MSE_FLOOR).mean()
-    raise ValueError(f"unknown regression loss {kind!r} (expected one of {', '.join(REG_LOSSES)})")
+    per_photo = ((out - ab) ** 2).mean(dim=(1, 2, 3))  # log-mse
+    return 0.1 * torch.log(per_photo + _LOG_MSE_FLOOR).mean()
 
 
 def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
@@ -193,8 +197,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     """Train (or resume) a model; returns a summary with the final step and losses."""
     if not 0 < cfg.scale_min <= cfg.scale_max <= 8:
         raise ValueError(f"scale range must satisfy 0 < MIN <= MAX <= 8, got {cfg.scale_min} {cfg.scale_max}")
-    if cfg.reg_loss not in REG_LOSSES:
-        raise ValueError(f"unknown regression loss {cfg.reg_loss!r} (expected one of {', '.join(REG_LOSSES)})")
+    _check_reg_loss(cfg.reg_loss)
     if not cfg.huber_delta > 0:
         raise ValueError(f"the Huber threshold must be > 0, got {cfg.huber_delta}")
     rank, world, _local = _distributed()
