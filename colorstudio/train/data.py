@@ -173,6 +173,24 @@ def simulate_hints(
     return hint_ab, mask
 
 
+def shift_colours(ab: torch.Tensor, rng: np.random.Generator, chosen: Sequence[bool],
+                  saturation: tuple[float, float] = (0.5, 1.15), cast: float = 6.0) -> torch.Tensor:
+    """Give the `chosen` photos of a batch (B, 2, H, W) a random global look: chroma scaled
+    by a factor drawn from `saturation` and shifted by a colour cast ~ N(0, cast) per channel.
+
+    Applied to photos that get hints (their hints reveal the look), it teaches the network
+    to carry a muted, tinted or faded look that the hints show over the whole photo instead
+    of overriding it with its own colour priors (a blue sky the user hinted yellow).
+    """
+    out = ab.clone()
+    for i, pick in enumerate(chosen):
+        if pick:
+            s = float(rng.uniform(*saturation))
+            shift = torch.from_numpy(rng.normal(0.0, cast, size=2)).to(ab.dtype).view(2, 1, 1)
+            out[i] = ab[i] * s + shift
+    return out
+
+
 def class_weights(cache: PhotoCache, rng: np.random.Generator, samples: int = 2000, mix: float = 0.5) -> torch.Tensor:
     """Rare-colour rebalancing weights over the ab bins (Zhang et al. 2016): 1 / ((1-mix) p + mix / Q)."""
     from ..core.model import AB_GRID, ab_to_bin

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ..core.checkpoint import save_model
 from ..core.fileio import atomic_write_bytes
 from ..core.model import PRESETS, ColorNet, ModelConfig, ab_to_bin, count_parameters
-from .data import PhotoCache, build_cache, class_weights, sample_batch, simulate_hints
+from .data import PhotoCache, build_cache, class_weights, sample_batch, sample_hint_count, shift_colours, simulate_hints
 
 DEFAULT_PRESET = "lite"  # the shipped default model's shape
 
@@ -61,6 +61,9 @@ class TrainConfig:
     # gray photo spoiled by a confident wrong colour costs as much as a colourful photo
     # missed by far; the squared error of the whole batch would hardly see the former.
     reg_loss: str = "huber"
+    # Share of the photos with hints whose colours get a random global look (saturation and
+    # cast, see data.shift_colours) before their hints are drawn; 0: off.
+    colour_shift: float = 0.0
     checkpoint_minutes: float = 5.0
     seed: int = 0
     resume: bool = False
@@ -200,6 +203,8 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     _check_reg_loss(cfg.reg_loss)
     if not cfg.huber_delta > 0:
         raise ValueError(f"the Huber threshold must be > 0, got {cfg.huber_delta}")
+    if not 0.0 <= cfg.colour_shift <= 1.0:
+        raise ValueError(f"the colour-shift share must be in [0, 1], got {cfg.colour_shift}")
     rank, world, _local = _distributed()
     device = _select_device(cfg.device)
     if world > 1 and device.type == "cuda":
@@ -299,7 +304,13 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         for g in opt.param_groups:
             g["lr"] = lr
         lab = sample_batch(cache, cfg.batch, cfg.crop, rng, scale_range=(cfg.scale_min, cfg.scale_max))
-        hint_ab, mask = simulate_hints(lab[:, 1:], rng)
+        if cfg.colour_shift:
+            counts = [sample_hint_count(rng) for _ in range(len(lab))]
+            chosen = [n > 0 and rng.random() < cfg.colour_shift for n in counts]
+            lab = torch.cat([lab[:, :1], shift_colours(lab[:, 1:], rng, chosen)], dim=1)
+            hint_ab, mask = simulate_hints(lab[:, 1:], rng, counts)
+        else:
+            hint_ab, mask = simulate_hints(lab[:, 1:], rng)
         lab, hint_ab, mask = lab.to(device), hint_ab.to(device), mask.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
@@ -342,7 +353,8 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
 def _meta(cfg: TrainConfig, model: ColorNet, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
     return {"steps": step, "train_minutes": round(elapsed / 60, 1), "batch": cfg.batch, "crop": cfg.crop,
             "data": str(cfg.data), "device": str(device), "preset": cfg.preset or model.config.name,
-            "reg_loss": cfg.reg_loss if cfg.reg_loss != "huber" else f"huber {cfg.huber_delta:g}"}
+            "reg_loss": cfg.reg_loss if cfg.reg_loss != "huber" else f"huber {cfg.huber_delta:g}",
+            **({"colour_shift": cfg.colour_shift} if cfg.colour_shift else {})}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -368,6 +380,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg-loss", default=d.reg_loss, choices=REG_LOSSES,
                    help="chroma regression loss: huber, or log-mse (per-photo log of the mean squared error, "
                         "what the photo-averaged PSNR rewards; default %(default)s)")
+    p.add_argument("--colour-shift", type=float, default=d.colour_shift, metavar="P",
+                   help="share of the hinted training photos given a random global saturation and colour cast "
+                        "that their hints reveal, so hints override the network's colour priors (default 0)")
     p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
@@ -413,6 +428,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         crop=args.crop, scale_min=args.scale[0], scale_max=args.scale[1], batch=args.batch, lr=args.lr,
         minutes=args.minutes, schedule_minutes=args.schedule_minutes,
         steps=args.steps, ce_weight=args.ce_weight, huber_delta=args.huber_delta, reg_loss=args.reg_loss,
+        colour_shift=args.colour_shift,
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
         resume=args.resume, device=args.device, limit_photos=args.limit_photos, init=args.init,
     )

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from colorstudio.core.checkpoint import load_model
-from colorstudio.train.data import build_cache, sample_batch, sample_hint_count, simulate_hints
+from colorstudio.train.data import build_cache, sample_batch, sample_hint_count, shift_colours, simulate_hints
 from colorstudio.train.evaluate import colourfulness, eval_hints, evaluate, format_table, psnr
 from colorstudio.core.model import PRESETS, ColorNet
 from colorstudio.train.loop import TrainConfig, get_lr, train, transfer_weights
@@ -51,6 +51,30 @@ def test_simulated_hints_reveal_the_patch_mean_colour() -> None:
     assert torch.all(hint_ab[1][:, mask[1, 0] == 0] == 0)
 
 
+def test_colour_shift_gives_chosen_photos_one_global_look_that_their_hints_reveal() -> None:
+    rng = np.random.default_rng(3)
+    ab = torch.randn(3, 2, 16, 16) * 20
+    shifted = shift_colours(ab, rng, [True, False, True], saturation=(0.5, 0.5), cast=8.0)
+    assert torch.equal(shifted[1], ab[1])  # not chosen: untouched
+    for i in (0, 2):
+        # One affine change of the whole photo: chroma halved, then one cast per channel.
+        cast = shifted[i] - 0.5 * ab[i]
+        assert torch.allclose(cast, cast[:, :1, :1].expand_as(cast), atol=1e-4)
+        assert float(cast[:, 0, 0].abs().max()) > 0
+    assert not torch.allclose(shifted[0] - 0.5 * ab[0], shifted[2] - 0.5 * ab[2])  # a look per photo
+    hint_ab, mask = simulate_hints(shifted, rng, counts=[1, 1, 1], max_patch=1)
+    r, c = [int(v[0]) for v in torch.nonzero(mask[0, 0], as_tuple=True)]
+    assert torch.allclose(hint_ab[0, :, r, c], shifted[0, :, r, c])
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_a_bad_colour_shift_share_is_refused_before_training(tmp_path: Path, share: float) -> None:
+    cfg = TrainConfig(data=str(tmp_path), out=str(tmp_path / "m.pt"), steps=1, colour_shift=share)
+    with pytest.raises(ValueError, match="colour-shift"):
+        train(cfg)
+    assert not (tmp_path / "m.pt").exists()
+
+
 def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) -> None:
     torch.manual_seed(0)
     photos = _make_photos(tmp_path / "photos")
@@ -66,10 +90,10 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
     assert first["loss"] < 0.8 * first["first_loss"]
     model, meta = load_model(out)
     assert meta["steps"] == 60 and meta["reg_loss"] == "huber 1"
-    cfg.steps, cfg.resume = 70, True
+    cfg.steps, cfg.resume, cfg.colour_shift = 70, True, 0.5
     second = train(cfg, cache=cache)
     assert second["step"] == 70
-    assert load_model(out)[1]["steps"] == 70
+    assert load_model(out)[1]["steps"] == 70 and load_model(out)[1]["colour_shift"] == 0.5
 
 
 def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold() -> None:
