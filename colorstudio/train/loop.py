@@ -392,6 +392,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "layers narrower than the --preset's are widened into it")
     p.add_argument("--limit-photos", type=int, default=0, help="use only the first N photos")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+    p.add_argument("--pack", default="", metavar="DIR",
+                   help="no training: write a random subset of --data to the new folder DIR, each photo reduced to "
+                        "what training uses (a 144 px square, WebP), up to --pack-mib; for a machine reached by upload")
+    p.add_argument("--pack-mib", type=float, default=48.0, help="with --pack: size budget in MiB (default %(default)s)")
     p.add_argument("--finalize", default="", metavar="MODEL",
                    help="no training: copy MODEL to --out as fp16 with updated metadata (e.g. --vividness)")
     p.add_argument("--vividness-fade", type=float, default=None,
@@ -415,6 +419,12 @@ def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.pack:
+        from .pack import pack_photos
+
+        count, size = pack_photos(args.data, args.pack, int(args.pack_mib * 2**20), seed=args.seed)
+        print(f"wrote {count} photos ({size / 2**20:.1f} MiB) to {args.pack}")
+        return 0
     if args.finalize:
         names = ("vividness", "vividness_fade", "trust_hints", "hint_correction")
         meta: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}

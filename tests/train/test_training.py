@@ -365,3 +365,26 @@ def test_a_wider_model_starts_out_computing_what_the_narrower_one_did() -> None:
     # The extra output channels start from fresh random weights (only what reads them starts at zero).
     grown = wide.state_dict()["model4.0.weight"]
     assert grown.shape[0] > narrow.state_dict()["model4.0.weight"].shape[0] and grown[64:].abs().sum() > 0
+
+
+def test_pack_writes_a_subset_within_the_budget_that_training_reads(tmp_path: Path) -> None:
+    from colorstudio.train.pack import pack_photos
+
+    photos = _make_photos(tmp_path / "photos", n=12, size=40)
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    count, whole = pack_photos(photos, tmp_path / "all", budget_bytes=10**7, side=32, progress=False)
+    assert count == 12
+    budget = whole // 2
+    count, size = pack_photos(photos, tmp_path / "pack", budget_bytes=budget, side=32, progress=False)
+    packed = sorted((tmp_path / "pack").iterdir())
+    assert 3 <= count < 12 and len(packed) == count
+    assert size == sum(p.stat().st_size for p in packed) <= budget
+    assert all(Image.open(p).size == (32, 32) for p in packed)
+    assert {p.stem for p in packed} <= {Path(n).stem for n in before}
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before  # the originals are only read
+    assert len(build_cache(tmp_path / "pack", tmp_path / "cache", side=32, workers=1, progress=False)) == count
+    with pytest.raises(FileExistsError, match="already exists"):
+        pack_photos(photos, tmp_path / "pack", budget_bytes=10**6, progress=False)
+    with pytest.raises(ValueError, match="no photo could be packed"):
+        pack_photos(photos, tmp_path / "none", budget_bytes=10, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all", "cache", "pack", "photos"]  # nothing half-written
