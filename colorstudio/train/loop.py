@@ -395,7 +395,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pack", default="", metavar="DIR",
                    help="no training: write a random subset of --data to the new folder DIR, each photo reduced to "
                         "what training uses (a 144 px square, WebP), up to --pack-mib; for a machine reached by upload")
-    p.add_argument("--pack-mib", type=float, default=48.0, help="with --pack: size budget in MiB (default %(default)s)")
+    p.add_argument("--pack-mib", type=float, default=42.0, help="with --pack: size budget in MiB (default %(default)s)")
     p.add_argument("--finalize", default="", metavar="MODEL",
                    help="no training: copy MODEL to --out as fp16 with updated metadata (e.g. --vividness)")
     p.add_argument("--vividness-fade", type=float, default=None,

@@ -1,7 +1,7 @@
 """A compact copy of a photo set, for training on a machine the photos must be uploaded to.
 
 A rented or lent GPU machine often takes only a small upload. `colorstudio train --pack DIR
---pack-mib 48` writes a random subset of --data to DIR, each photo reduced to exactly what
+--pack-mib 42` writes a random subset of --data to DIR, each photo reduced to exactly what
 the training cache keeps of it (the centre square, `side` px) and stored as WebP, until the
 size budget is reached; `colorstudio train --data DIR` then trains on it there. The subset
 is drawn in a seeded random order, so every source of a mixed folder keeps its share.
