@@ -1,6 +1,6 @@
 """Engine calibration grid: PSNR and colourfulness for vividness x hint_correction.
 
-    python benchmarks/calibrate.py [--model M] [--every 7] [--vividness 1 2.2 3] [--hint-correction 1 0.7 0.5]
+    python benchmarks/calibrate.py [--model M] [--every 7] [--vividness 1 2.2 3] [--hint-correction 1 0.7 0.5] [--faded]
 
 The network runs once per photo and hint count (vividness 1, hint_correction 1, trust_hints
 off); every setting of the grid is then applied to that raw prediction with the engine's
@@ -9,6 +9,11 @@ Photos, hints and metrics follow `colorstudio eval` (photo-averaged PSNR on 8-bi
 colourfulness relative to the originals); the composition is the eval's at working size,
 so a cell can differ from `colorstudio eval` by a few hundredths of a dB: confirm the
 chosen setting with `colorstudio eval --vividness V --hint-correction C`.
+
+--faded gives every photo a seeded random global look first (its chroma scaled by
+0.5 to 1.1 and shifted by a cast ~ N(0, 6) per channel, lightness kept): old prints and
+film are often faded or tinted, and the hints then show that look; this measures how
+well the model carries it instead of its own colour priors.
 """
 from __future__ import annotations
 
@@ -24,6 +29,14 @@ from colorstudio.core.engine import load_engine
 from colorstudio.train.evaluate import colourfulness, compose_lab, eval_hints, psnr, read_colour_photo, select_photos
 
 
+def faded(rgb: np.ndarray, index: int) -> np.ndarray:
+    """The photo with a random global look, seeded by its index: chroma x U(0.5, 1.1) + N(0, 6) cast."""
+    lab = rgb_to_lab(rgb)
+    rng = np.random.default_rng([index, 1])
+    scale, cast = rng.uniform(0.5, 1.1), rng.normal(0.0, 6.0, size=2)
+    return compose_lab(lab[..., 0], np.moveaxis(lab[..., 1:] * scale + cast, -1, 0))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="default")
@@ -33,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vividness", type=float, nargs="+", default=[1.0, 2.2, 3.0])
     p.add_argument("--hint-correction", type=float, nargs="+", default=[1.0, 0.7, 0.5])
     p.add_argument("--fade", type=float, default=None, help="vividness_fade (default: the model's)")
+    p.add_argument("--faded", action="store_true", help="give each photo a random faded or tinted look first")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         rgb = read_colour_photo(path)
         if rgb is None:
             continue
+        if args.faded:
+            rgb = faded(rgb, i)
         truth.append(colourfulness(rgb))
         lum = rgb_to_lab(rgb)[..., 0]
         for n in args.counts:
@@ -63,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r{len(truth)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     ref = float(np.mean(truth))
-    print(f"{args.model} on {len(truth)} photos: PSNR in dB (colourfulness relative to the originals), fade {fade:g}")
+    look = ", faded or tinted" if args.faded else ""
+    print(f"{args.model} on {len(truth)} photos{look}: PSNR in dB (colourfulness relative to the originals), fade {fade:g}")
     print("| vividness | hint_correction | " + " | ".join(f"{n} hints" for n in args.counts) + " |")
     print("|---" * (len(args.counts) + 2) + "|")
     for viv, corr in grid:

@@ -388,3 +388,21 @@ def test_pack_writes_a_subset_within_the_budget_that_training_reads(tmp_path: Pa
     with pytest.raises(ValueError, match="no photo could be packed"):
         pack_photos(photos, tmp_path / "none", budget_bytes=10, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all", "cache", "pack", "photos"]  # nothing half-written
+
+
+def test_the_calibration_grid_fades_photos_keeping_their_lightness() -> None:
+    import importlib.util
+
+    from colorstudio.core.color import rgb_to_lab
+
+    path = Path(__file__).parents[2] / "benchmarks" / "calibrate.py"
+    spec = importlib.util.spec_from_file_location("calibrate", path)
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    rgb = np.random.default_rng(4).integers(40, 200, (16, 16, 3), dtype=np.uint8)
+    a, b = calibrate.faded(rgb, 0), calibrate.faded(rgb, 1)
+    assert np.array_equal(a, calibrate.faded(rgb, 0))  # seeded by the photo's index
+    assert not np.array_equal(a, b)
+    lab, lab_a = rgb_to_lab(rgb), rgb_to_lab(a)
+    assert np.abs(lab_a[..., 0] - lab[..., 0]).max() < 1.0  # the grayscale input is unchanged
+    assert np.abs(lab_a[..., 1:] - lab[..., 1:]).mean() > 0.5
