@@ -37,7 +37,8 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
-def _load_square(path: Path, side: int) -> np.ndarray | None:
+def load_square(path: Path, side: int) -> np.ndarray | None:
+    """The photo's centre square at `side` px (short side resized to it), as the cache keeps it; None if unreadable."""
     from PIL import Image, ImageOps
 
     try:
@@ -55,7 +56,7 @@ def _load_square(path: Path, side: int) -> np.ndarray | None:
 
 def _load_chunk(args: tuple[list[str], int]) -> list[np.ndarray | None]:
     paths, side = args
-    return [_load_square(Path(p), side) for p in paths]
+    return [load_square(Path(p), side) for p in paths]
 
 
 @dataclass

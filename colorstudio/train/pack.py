@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import _load_square, list_photos
+from .data import load_square, list_photos
 
 PACK_SUFFIX = ".webp"
 
@@ -47,7 +47,7 @@ def pack_photos(src: str | os.PathLike[str], dst: str | os.PathLike[str], budget
     names: set[str] = set()
     try:
         for k, i in enumerate(order, 1):
-            pixels = _load_square(photos[i], side)
+            pixels = load_square(photos[i], side)
             if pixels is None:  # unreadable: the cache would skip it too
                 continue
             buf = io.BytesIO()
