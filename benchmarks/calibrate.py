@@ -26,15 +26,17 @@ import torch
 
 from colorstudio.core.color import rgb_to_lab
 from colorstudio.core.engine import load_engine
+from colorstudio.train.data import shift_colours
 from colorstudio.train.evaluate import colourfulness, compose_lab, eval_hints, psnr, read_colour_photo, select_photos
 
 
 def faded(rgb: np.ndarray, index: int) -> np.ndarray:
-    """The photo with a random global look, seeded by its index: chroma x U(0.5, 1.1) + N(0, 6) cast."""
+    """The photo with a random global look, seeded by its index: the look `train --colour-shift`
+    gives training photos (data.shift_colours), chroma x U(0.5, 1.1) + N(0, 6) cast."""
     lab = rgb_to_lab(rgb)
-    rng = np.random.default_rng([index, 1])
-    scale, cast = rng.uniform(0.5, 1.1), rng.normal(0.0, 6.0, size=2)
-    return compose_lab(lab[..., 0], np.moveaxis(lab[..., 1:] * scale + cast, -1, 0))
+    ab = torch.from_numpy(np.ascontiguousarray(np.moveaxis(lab[..., 1:], -1, 0)))[None]
+    ab = shift_colours(ab, np.random.default_rng([index, 1]), [True], saturation=(0.5, 1.1), cast=6.0)
+    return compose_lab(lab[..., 0], ab[0].numpy())
 
 
 def main(argv: list[str] | None = None) -> int:
