@@ -290,6 +290,13 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(pixels), alpha, exif, icc, fmt, frames, notes)
 
 
+def to_8bit(arr: np.ndarray) -> np.ndarray:
+    """uint16 code values -> uint8, rounded (65535 -> 255); other arrays are returned as they are."""
+    if arr.dtype != np.uint16:
+        return arr
+    return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
 def load_pixels(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     return read_image(path, max_pixels).pixels
 
@@ -428,15 +435,15 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
     if not (1 <= quality <= 100):
         raise ImageWriteError(f"{p}: quality must be 1..100, got {quality}")
     sixteen = rgb.dtype == np.uint16 and fmt in ("PNG", "TIFF")
-    if rgb.dtype == np.uint16 and not sixteen:
-        rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if not sixteen:
+        rgb = to_8bit(rgb)
     if alpha is not None and fmt in ("JPEG", "BMP"):
         alpha = None  # these formats have no alpha channel
     if alpha is not None and alpha.dtype != rgb.dtype:  # rescale, not just cast: 255 is opaque in 8 bit
         if rgb.dtype == np.uint16:
             alpha = alpha.astype(np.uint16) * 257
         else:
-            alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
+            alpha = to_8bit(alpha)
 
     exif_obj = _output_exif(exif, description)
     icc_profile = _rgb_profile(icc_profile)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.hints import Hint
+from ..core.images import to_8bit
 
 MIN_SCALE, MAX_SCALE = 0.01, 32.0
 CLICK_SLOP = 4.0  # logical px a press may wander and still count as a click
@@ -23,8 +24,7 @@ DISPLAY_LEVEL = 2048  # long side of the reduced copy painted when zoomed out
 
 def array_to_qimage(arr: np.ndarray) -> QImage:
     """(H, W) or (H, W, 3) uint8/uint16 -> an independent 8-bit QImage."""
-    if arr.dtype == np.uint16:
-        arr = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    arr = to_8bit(arr)
     if arr.dtype != np.uint8:
         raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")
     arr = np.ascontiguousarray(arr)

@@ -120,15 +120,12 @@ def select_photos(folder: str | Path, every: int = 1, limit: int = 0) -> list[tu
 
 def read_colour_photo(path: Path) -> np.ndarray | None:
     """A photo as 8-bit RGB (alpha dropped, 16 bit rounded), or None for a gray photo: it has no colour to score."""
-    from ..core.images import read_image
+    from ..core.images import read_image, to_8bit
 
     rgb = read_image(path).pixels
     if rgb.ndim == 2:
         return None
-    rgb = rgb[..., :3]
-    if rgb.dtype != np.uint8:
-        rgb = ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    return rgb
+    return to_8bit(rgb[..., :3])
 
 
 def evaluate(

@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from colorstudio.core import images
 from colorstudio.core.errors import ImageReadError, ImageWriteError
-from colorstudio.core.images import read_image, write_image
+from colorstudio.core.images import read_image, to_8bit, write_image
 
 
 def smooth_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
@@ -693,3 +693,11 @@ def test_profile_of_a_gray_scan_is_not_put_on_a_colour_output(tmp_path: Path, ex
     write_image(path, noise((10, 12, 3), dtype, seed=27), icc_profile=gray_icc)
     with Image.open(path) as im:
         assert "icc_profile" not in im.info or not im.info["icc_profile"]
+
+
+def test_to_8bit_rounds_16_bit_codes_and_leaves_8_bit_alone() -> None:
+    codes = np.array([0, 128, 129, 32896, 65535], dtype=np.uint16)
+    assert to_8bit(codes).tolist() == [0, 0, 1, 128, 255]
+    assert to_8bit(codes).dtype == np.uint8
+    eight = np.arange(256, dtype=np.uint8)
+    assert to_8bit(eight) is eight
