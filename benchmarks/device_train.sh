@@ -7,13 +7,15 @@
 #   colorstudio train --data ../shared/data/train --pack runs/pack/train --pack-mib 42
 #   cp -r ../shared/data/val256 runs/pack/val256
 # Check it here on the CPU in a minute (tiny run, nothing kept):
-#   MINUTES=0.3 DEVICE=cpu BATCH=8 EVERY=59 OUT=/tmp/check bash benchmarks/device_train.sh
-# Then on the machine (the device tool: carry ["runs/pack"], timeout ~540 s):
+#   MINUTES=0.3 DEVICE=cpu BATCH=8 WORKERS=1 EVERY=59 OUT=/tmp/check bash benchmarks/device_train.sh
+# Then on the machine (the device tool: carry ["runs/pack"], timeout ~570 s):
 #   bash benchmarks/device_train.sh
-# It writes to $OUT: the trained model (model.pt), train.log and eval.txt / eval.json
-# (the new model beside the shipped default on val256, PSNR and colourfulness). Calibrate
-# the engine settings of the returned model here afterwards (benchmarks/calibrate.py) and
-# finalize it with `colorstudio train --finalize`.
+# It writes to $OUT: the trained model (model.pt, also saved every 2 minutes, so a run cut
+# off at its limit still returns one), train.log and, for the new model and the shipped
+# default on val256, eval-new.txt / eval-new.json and eval-default.txt (PSNR and
+# colourfulness). Each evaluation is capped at EVAL_SECONDS so it cannot cost the model.
+# Calibrate the engine settings of the returned model here afterwards (benchmarks/calibrate.py)
+# and finalize it with `colorstudio train --finalize`.
 set -euo pipefail
 
 PACK=${PACK:-runs/pack}
@@ -21,9 +23,12 @@ OUT=${OUT:-runs/device}
 PRESET=${PRESET:-quality}
 MINUTES=${MINUTES:-6}
 DEVICE=${DEVICE:-cuda}
-BATCH=${BATCH:-128}
+BATCH=${BATCH:-256}
 LR=${LR:-2e-3}
 EVERY=${EVERY:-1}
+EVAL_SECONDS=${EVAL_SECONDS:-120}
+WORKERS=${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}  # batch-drawing processes that keep the GPU fed
+CACHE=${CACHE:-/tmp/colorstudio-cache}
 INIT=${INIT:-resources/models/default.pt}
 
 mkdir -p "$OUT"
@@ -33,13 +38,32 @@ PY=${PYTHON:-python3}
 import torch
 print("torch", torch.__version__, "| GPU:", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")
 EOF
+# The batch workers hand their batches over through shared memory (/dev/shm): about
+# WORKERS x 2 batches of BATCH x 6 x 128 x 128 float32 (2.8 GB at 14 x 2 x 256). Containers
+# often mount a small one; grow it where we may.
+shm_mib=$(df -m --output=avail /dev/shm 2>/dev/null | tail -1 || echo 0)
+if [ "${shm_mib:-0}" -lt 8192 ] && [ "$DEVICE" != cpu ]; then
+    mount -o remount,size=16g /dev/shm 2>/dev/null || true
+    shm_mib=$(df -m --output=avail /dev/shm 2>/dev/null | tail -1 || echo 0)
+    fits=$(( ${shm_mib:-0} / 2 / (2 * BATCH * 6 * 128 * 128 * 4 / 1048576 + 1) ))
+    if [ "$fits" -lt "$WORKERS" ]; then
+        echo "note: /dev/shm has ${shm_mib} MiB free: $fits batch workers instead of $WORKERS"
+        WORKERS=$fits
+    fi
+fi
 for d in "$PACK/train" "$PACK/val256"; do
     [ -d "$d" ] || { echo "missing $d: prepare the pack first (see the top of this script)" >&2; exit 2; }
 done
 
-"$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$OUT/cache" --preset "$PRESET" --init "$INIT" \
-    --device "$DEVICE" --batch "$BATCH" --lr "$LR" --reg-loss log-mse --ce-weight 0.04 --colour-shift 0.5 \
-    --minutes "$MINUTES" --checkpoint-minutes 2 --out "$OUT/model.pt" 2>&1 | tee "$OUT/train.log"
-rm -rf "$OUT/cache" "$OUT/model.pt.state"  # only the model travels back
-"$PY" -m colorstudio eval --data "$PACK/val256" --every "$EVERY" --device "$DEVICE" --no-levin \
-    --model "$OUT/model.pt" --model default --json "$OUT/eval.json" 2>&1 | tee "$OUT/eval.txt"
+# GPU load every 10 s, to tell a GPU-bound run from one starved of batches.
+command -v nvidia-smi >/dev/null && [ "$DEVICE" != cpu ] && \
+    { nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 10 > "$OUT/gpu.csv" 2>&1 & }
+"$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$CACHE" --preset "$PRESET" --init "$INIT" \
+    --device "$DEVICE" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --reg-loss log-mse --ce-weight 0.04 \
+    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes 2 --out "$OUT/model.pt" 2>&1 | tee "$OUT/train.log"
+rm -f "$OUT/model.pt.state"  # only the model travels back
+for m in new default; do
+    model=$OUT/model.pt; [ "$m" = new ] || model=default
+    timeout "$EVAL_SECONDS" "$PY" -m colorstudio eval --data "$PACK/val256" --every "$EVERY" --device "$DEVICE" \
+        --no-levin --model "$model" --json "$OUT/eval-$m.json" 2>&1 | tee "$OUT/eval-$m.txt" || echo "eval of $m: stopped"
+done

@@ -64,6 +64,9 @@ class TrainConfig:
     # Share of the photos with hints whose colours get a random global look (saturation and
     # cast, see data.shift_colours) before their hints are drawn; 0: off.
     colour_shift: float = 0.0
+    # Processes drawing batches (crops, Lab conversion, simulated hints) beside the training
+    # loop; 0 draws them in the loop itself. A GPU outruns one process by far.
+    workers: int = 0
     checkpoint_minutes: float = 5.0
     seed: int = 0
     resume: bool = False
@@ -162,6 +165,46 @@ def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tenso
     return loss, {"loss": float(loss.detach()), "reg": float(reg.detach()), "ce": float(ce.detach())}
 
 
+def draw_batch(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One training batch: Lab crops (B, 3, crop, crop), hint chroma (B, 2, ...) and hint mask (B, 1, ...)."""
+    lab = sample_batch(cache, cfg.batch, cfg.crop, rng, scale_range=(cfg.scale_min, cfg.scale_max))
+    if not cfg.colour_shift:
+        return (lab, *simulate_hints(lab[:, 1:], rng))
+    counts = [sample_hint_count(rng) for _ in range(len(lab))]
+    chosen = [n > 0 and rng.random() < cfg.colour_shift for n in counts]
+    lab = torch.cat([lab[:, :1], shift_colours(lab[:, 1:], rng, chosen)], dim=1)
+    return (lab, *simulate_hints(lab[:, 1:], rng, counts))
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Endless training batches, drawn in DataLoader worker processes.
+
+    Each worker has its own generator, seeded from (seed, step, rank, worker), and opens the
+    photo cache's memmap itself, so a worker started by spawn instead of fork does not get
+    a pickled copy of the whole cache.
+    """
+
+    def __init__(self, cache: PhotoCache, cfg: TrainConfig, seed_key: tuple[int, ...]) -> None:
+        self.path, self.shape = cache.path, cache.images.shape
+        self.images = cache.images if cache.path is None else None
+        self.cfg, self.seed_key = cfg, seed_key
+
+    def __iter__(self):  # noqa: ANN204
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([*self.seed_key, info.id if info is not None else 0])
+        images = self.images if self.images is not None else np.memmap(self.path, np.uint8, "r", shape=self.shape)
+        cache = PhotoCache(images, self.path)
+        while True:
+            yield draw_batch(cache, self.cfg, rng)
+
+
+def _worker_batches(cache: PhotoCache, cfg: TrainConfig, seed_key: tuple[int, ...], pin: bool
+                    ) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(_BatchStream(cache, cfg, seed_key), batch_size=None, num_workers=cfg.workers,
+                                       pin_memory=pin, prefetch_factor=2)
+
+
 def _select_device(name: str) -> torch.device:
     from ..core.device import resolve_device
 
@@ -205,6 +248,8 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         raise ValueError(f"the Huber threshold must be > 0, got {cfg.huber_delta}")
     if not 0.0 <= cfg.colour_shift <= 1.0:
         raise ValueError(f"the colour-shift share must be in [0, 1], got {cfg.colour_shift}")
+    if cfg.workers < 0:
+        raise ValueError(f"the number of batch workers must be >= 0, got {cfg.workers}")
     rank, world, _local = _distributed()
     device = _select_device(cfg.device)
     if world > 1 and device.type == "cuda":
@@ -279,10 +324,16 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     amp = device.type == "cuda"
+    if amp:
+        torch.backends.cudnn.benchmark = True  # every batch has the same shape: pick the fastest convolutions once
     if main:
         print(f"training {model_config.name}: {count_parameters(model) / 1e6:.2f} M parameters on {device}"
               f" x{world}, {len(cache)} photos, batch {cfg.batch} x {cfg.crop} px", flush=True)
 
+    if cfg.workers > 0:
+        batches = iter(_worker_batches(cache, cfg, seed_key=(cfg.seed, step, rank), pin=device.type == "cuda"))
+    else:
+        batches = (draw_batch(cache, cfg, rng) for _ in iter(int, 1))
     start = time.perf_counter()
     last_ckpt = start
     seen = 0
@@ -303,15 +354,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         lr = get_lr(progress, cfg.lr, step, cfg.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = lr
-        lab = sample_batch(cache, cfg.batch, cfg.crop, rng, scale_range=(cfg.scale_min, cfg.scale_max))
-        if cfg.colour_shift:
-            counts = [sample_hint_count(rng) for _ in range(len(lab))]
-            chosen = [n > 0 and rng.random() < cfg.colour_shift for n in counts]
-            lab = torch.cat([lab[:, :1], shift_colours(lab[:, 1:], rng, chosen)], dim=1)
-            hint_ab, mask = simulate_hints(lab[:, 1:], rng, counts)
-        else:
-            hint_ab, mask = simulate_hints(lab[:, 1:], rng)
-        lab, hint_ab, mask = lab.to(device), hint_ab.to(device), mask.to(device)
+        lab, hint_ab, mask = (t.to(device, non_blocking=True) for t in next(batches))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
         opt.zero_grad(set_to_none=True)
@@ -383,6 +426,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--colour-shift", type=float, default=d.colour_shift, metavar="P",
                    help="share of the hinted training photos given a random global saturation and colour cast "
                         "that their hints reveal, so hints override the network's colour priors (default 0)")
+    p.add_argument("--workers", type=int, default=d.workers,
+                   help="processes drawing training batches beside the loop (default 0: in the loop); "
+                        "a GPU needs several to be kept busy")
     p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the training state file")
@@ -438,7 +484,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         crop=args.crop, scale_min=args.scale[0], scale_max=args.scale[1], batch=args.batch, lr=args.lr,
         minutes=args.minutes, schedule_minutes=args.schedule_minutes,
         steps=args.steps, ce_weight=args.ce_weight, huber_delta=args.huber_delta, reg_loss=args.reg_loss,
-        colour_shift=args.colour_shift,
+        colour_shift=args.colour_shift, workers=args.workers,
         checkpoint_minutes=args.checkpoint_minutes, seed=args.seed,
         resume=args.resume, device=args.device, limit_photos=args.limit_photos, init=args.init,
     )

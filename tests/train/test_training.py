@@ -96,6 +96,31 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
     assert load_model(out)[1]["steps"] == 70 and load_model(out)[1]["colour_shift"] == 0.5
 
 
+def test_worker_processes_draw_distinct_valid_batches_and_train(tmp_path: Path) -> None:
+    from colorstudio.train.loop import _worker_batches
+
+    photos = _make_photos(tmp_path / "photos")
+    cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
+    cfg = TrainConfig(data=str(photos), out=str(tmp_path / "model.pt"), preset="tiny", crop=32, batch=6, steps=40,
+                      lr=3e-3, warmup_steps=5, cache_dir=str(tmp_path / "cache"), cache_side=40, log_every=1000,
+                      workers=2, colour_shift=0.5)
+    stream = iter(_worker_batches(cache, cfg, seed_key=(0, 0, 0), pin=False))
+    drawn = [next(stream) for _ in range(4)]
+    for lab, hint_ab, mask in drawn:
+        assert lab.shape == (6, 3, 32, 32) and hint_ab.shape == (6, 2, 32, 32) and mask.shape == (6, 1, 32, 32)
+        assert torch.all(hint_ab[mask.expand_as(hint_ab) == 0] == 0)  # chroma only where hinted
+    # The two workers have their own generators: no batch repeats another.
+    assert all(not torch.equal(a[0], b[0]) for i, a in enumerate(drawn) for b in drawn[i + 1:])
+    del stream
+    result = train(cfg, cache=cache)
+    assert result["step"] == 40 and result["loss"] < result["first_loss"]
+
+
+def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workers"):
+        train(TrainConfig(data=str(tmp_path), workers=-1, steps=1))
+
+
 def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold() -> None:
     from colorstudio.train.loop import compute_loss
 
