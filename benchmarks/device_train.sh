@@ -27,6 +27,8 @@ BATCH=${BATCH:-256}
 LR=${LR:-2e-3}
 EVERY=${EVERY:-1}
 EVAL_SECONDS=${EVAL_SECONDS:-120}
+EVAL=${EVAL:-1}  # 0: no evaluation there (then val256 need not travel)
+CKPT_MINUTES=${CKPT_MINUTES:-2}
 WORKERS=${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}  # batch-drawing processes that keep the GPU fed
 CACHE=${CACHE:-/tmp/colorstudio-cache}
 INIT=${INIT:-resources/models/default.pt}
@@ -51,7 +53,7 @@ if [ "${shm_mib:-0}" -lt 8192 ] && [ "$DEVICE" != cpu ]; then
         WORKERS=$fits
     fi
 fi
-for d in "$PACK/train" "$PACK/val256"; do
+for d in "$PACK/train" $([ "$EVAL" = 0 ] || echo "$PACK/val256"); do
     [ -d "$d" ] || { echo "missing $d: prepare the pack first (see the top of this script)" >&2; exit 2; }
 done
 
@@ -60,8 +62,9 @@ command -v nvidia-smi >/dev/null && [ "$DEVICE" != cpu ] && \
     { nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 10 > "$OUT/gpu.csv" 2>&1 & }
 "$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$CACHE" --preset "$PRESET" --init "$INIT" \
     --device "$DEVICE" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --reg-loss log-mse --ce-weight 0.04 \
-    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes 2 --out "$OUT/model.pt" 2>&1 | tee "$OUT/train.log"
+    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 | tee "$OUT/train.log"
 rm -f "$OUT/model.pt.state"  # only the model travels back
+[ "$EVAL" = 0 ] && exit 0
 for m in new default; do
     model=$OUT/model.pt; [ "$m" = new ] || model=default
     timeout "$EVAL_SECONDS" "$PY" -m colorstudio eval --data "$PACK/val256" --every "$EVERY" --device "$DEVICE" \

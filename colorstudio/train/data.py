@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -118,23 +119,61 @@ def build_cache(
     return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=(n, side, side, 3)), data_path)
 
 
+class BatchPlan(NamedTuple):
+    """The random choices behind one training batch.
+
+    Drawing them is cheap CPU work on a seeded generator; `realize_batch` turns them and the
+    batch's photos into tensors with vectorised ops on whatever device those live on, so a
+    GPU does the heavy part (resizing, Lab conversion, hint colours) and one process keeps up.
+    """
+
+    side: torch.Tensor  # () int64: the photos are resized to side x side before cropping
+    offsets: torch.Tensor  # (B, 2) int64: crop row and column
+    flips: torch.Tensor  # (B,) bool: mirror the crop
+    saturation: torch.Tensor  # (B,) float32: chroma factor (1: unchanged)
+    cast: torch.Tensor  # (B, 2) float32: chroma added after scaling
+    boxes: torch.Tensor  # (N, 5) int64: photo, r0, r1, c0, c1 of each hint patch
+    hint_ids: torch.Tensor  # (B, crop, crop) int32: the box whose colour each pixel shows, -1: none
+
+
+SHIFT_SATURATION = (0.5, 1.15)
+SHIFT_CAST = 6.0
+
+
+def _draw_crops(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.random.Generator,
+                scale_range: tuple[float, float], indices: Sequence[int] | None = None
+                ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    idx = np.sort(rng.choice(n_photos, size=batch, replace=n_photos < batch)) if indices is None else np.asarray(indices)
+    side = max(crop, int(round(photo_side * rng.uniform(*scale_range))))
+    offsets = np.empty((len(idx), 2), np.int64)
+    flips = np.empty(len(idx), bool)
+    for i in range(len(idx)):
+        offsets[i] = rng.integers(0, side - crop + 1, size=2)
+        flips[i] = rng.random() < 0.5
+    return idx, side, offsets, flips
+
+
+def crop_lab(photos: torch.Tensor, side: int, offsets: torch.Tensor, flips: torch.Tensor, crop: int) -> torch.Tensor:
+    """Photos (B, S, S, 3) uint8 resized to `side`, cropped at `offsets` (mirrored where `flips`) -> (B, 3, crop, crop) Lab."""
+    x = photos.permute(0, 3, 1, 2).float() / 255.0
+    if side != x.shape[-1]:
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=side < x.shape[-1])
+    steps = torch.arange(crop, device=x.device)
+    rows = offsets[:, :1] + steps
+    cols = offsets[:, 1:] + torch.where(flips[:, None], crop - 1 - steps, steps)
+    b = torch.arange(len(x), device=x.device)[:, None, None]
+    out = x.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    return rgb_to_lab_torch(out.clamp(0, 1))
+
+
 def sample_batch(
     cache: PhotoCache, batch: int, crop: int, rng: np.random.Generator,
     scale_range: tuple[float, float] = (0.9, 1.5), indices: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Random crops (with a random rescale and horizontal flips) -> (B, 3, crop, crop) Lab."""
-    idx = np.sort(rng.choice(len(cache), size=batch, replace=len(cache) < batch)) if indices is None else indices
-    x = torch.from_numpy(np.ascontiguousarray(cache.images[idx])).permute(0, 3, 1, 2).float() / 255.0
-    s = rng.uniform(*scale_range)
-    side = max(crop, int(round(cache.side * s)))
-    if side != cache.side:
-        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=side < cache.side)
-    out = torch.empty(len(idx), 3, crop, crop)
-    for i in range(len(idx)):
-        r, c = rng.integers(0, side - crop + 1, size=2)
-        patch = x[i, :, r:r + crop, c:c + crop]
-        out[i] = patch.flip(-1) if rng.random() < 0.5 else patch
-    return rgb_to_lab_torch(out.clamp(0, 1))
+    idx, side, offsets, flips = _draw_crops(len(cache), cache.side, batch, crop, rng, scale_range, indices)
+    photos = torch.from_numpy(np.ascontiguousarray(cache.images[idx]))
+    return crop_lab(photos, side, torch.from_numpy(offsets), torch.from_numpy(flips), crop)
 
 
 def sample_hint_count(rng: np.random.Generator, p: float = 0.125, cap: int = 100) -> int:
@@ -142,6 +181,48 @@ def sample_hint_count(rng: np.random.Generator, p: float = 0.125, cap: int = 100
     if rng.random() < 0.05:
         return int(rng.integers(20, cap + 1))
     return int(min(cap, rng.geometric(p) - 1))
+
+
+def draw_hint_boxes(rng: np.random.Generator, batch: int, h: int, w: int, counts: Sequence[int] | None = None,
+                    max_patch: int = 9, centre_fraction: float = 0.5) -> np.ndarray:
+    """The patches of simulated hints (see `simulate_hints`): (N, 5) int64 rows of photo, r0, r1, c0, c1."""
+    boxes = []
+    for i in range(batch):
+        n = sample_hint_count(rng) if counts is None else counts[i]
+        for _ in range(n):
+            p = int(rng.integers(1, max_patch + 1))
+            if rng.random() < centre_fraction:
+                r = int(np.clip(rng.normal(h / 2, h / 4), 0, h - 1))
+                c = int(np.clip(rng.normal(w / 2, w / 4), 0, w - 1))
+            else:
+                r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
+            r0, c0 = max(0, r - (p - 1) // 2), max(0, c - (p - 1) // 2)
+            boxes.append((i, r0, min(h, r0 + p), c0, min(w, c0 + p)))
+    return np.array(boxes, np.int64).reshape(-1, 5)
+
+
+def hint_id_map(boxes: np.ndarray, batch: int, h: int, w: int) -> np.ndarray:
+    """(B, h, w) int32: the index of the box each pixel shows (the later of overlapping ones), -1 where none."""
+    ids = np.full((batch, h, w), -1, np.int32)
+    for k, (i, r0, r1, c0, c1) in enumerate(boxes.tolist()):
+        ids[i, r0:r1, c0:c1] = k
+    return ids
+
+
+def paint_hints(ab: torch.Tensor, boxes: torch.Tensor, hint_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hint chroma and mask from the true chroma `ab` (B, 2, H, W): each box reveals its mean chroma.
+
+    The means come from a float64 summed-area table, so all boxes cost four lookups each.
+    """
+    mask = (hint_ids >= 0).unsqueeze(1).to(ab.dtype)
+    if len(boxes) == 0:
+        return torch.zeros_like(ab), mask
+    table = F.pad(ab.double().cumsum(2).cumsum(3), (1, 0, 1, 0))
+    i, r0, r1, c0, c1 = boxes.to(ab.device).unbind(1)
+    sums = table[i, :, r1, c1] - table[i, :, r0, c1] - table[i, :, r1, c0] + table[i, :, r0, c0]
+    means = (sums / ((r1 - r0) * (c1 - c0)).unsqueeze(1)).to(ab.dtype)  # (N, 2)
+    hint_ab = means[hint_ids.clamp(min=0).long()].permute(0, 3, 1, 2) * mask
+    return hint_ab.contiguous(), mask
 
 
 def simulate_hints(
@@ -155,27 +236,26 @@ def simulate_hints(
     the patch's mean chroma. Returns (hint_ab (B, 2, H, W), mask (B, 1, H, W)).
     """
     b, _, h, w = ab.shape
-    hint_ab = torch.zeros_like(ab)
-    mask = torch.zeros(b, 1, h, w, dtype=ab.dtype)
-    for i in range(b):
-        n = sample_hint_count(rng) if counts is None else counts[i]
-        for _ in range(n):
-            p = int(rng.integers(1, max_patch + 1))
-            if rng.random() < centre_fraction:
-                r = int(np.clip(rng.normal(h / 2, h / 4), 0, h - 1))
-                c = int(np.clip(rng.normal(w / 2, w / 4), 0, w - 1))
-            else:
-                r, c = int(rng.integers(0, h)), int(rng.integers(0, w))
-            r0, c0 = max(0, r - (p - 1) // 2), max(0, c - (p - 1) // 2)
-            r1, c1 = min(h, r0 + p), min(w, c0 + p)
-            mean = ab[i, :, r0:r1, c0:c1].mean(dim=(1, 2))
-            hint_ab[i, :, r0:r1, c0:c1] = mean.view(2, 1, 1)
-            mask[i, :, r0:r1, c0:c1] = 1.0
-    return hint_ab, mask
+    boxes = draw_hint_boxes(rng, b, h, w, counts, max_patch, centre_fraction)
+    return paint_hints(ab, torch.from_numpy(boxes), torch.from_numpy(hint_id_map(boxes, b, h, w)).to(ab.device))
+
+
+def _draw_looks(rng: np.random.Generator, chosen: Sequence[bool], saturation: tuple[float, float] = SHIFT_SATURATION,
+                cast: float = SHIFT_CAST) -> tuple[np.ndarray, np.ndarray]:
+    factors, shifts = np.ones(len(chosen), np.float32), np.zeros((len(chosen), 2), np.float32)
+    for i, pick in enumerate(chosen):
+        if pick:
+            factors[i] = rng.uniform(*saturation)
+            shifts[i] = rng.normal(0.0, cast, size=2)
+    return factors, shifts
+
+
+def _apply_looks(ab: torch.Tensor, factors: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    return ab * factors.to(ab.dtype).view(-1, 1, 1, 1) + shifts.to(ab.dtype).view(-1, 2, 1, 1)
 
 
 def shift_colours(ab: torch.Tensor, rng: np.random.Generator, chosen: Sequence[bool],
-                  saturation: tuple[float, float] = (0.5, 1.15), cast: float = 6.0) -> torch.Tensor:
+                  saturation: tuple[float, float] = SHIFT_SATURATION, cast: float = SHIFT_CAST) -> torch.Tensor:
     """Give the `chosen` photos of a batch (B, 2, H, W) a random global look: chroma scaled
     by a factor drawn from `saturation` and shifted by a colour cast ~ N(0, cast) per channel.
 
@@ -183,13 +263,37 @@ def shift_colours(ab: torch.Tensor, rng: np.random.Generator, chosen: Sequence[b
     to carry a muted, tinted or faded look that the hints show over the whole photo instead
     of overriding it with its own colour priors (a blue sky the user hinted yellow).
     """
-    out = ab.clone()
-    for i, pick in enumerate(chosen):
-        if pick:
-            s = float(rng.uniform(*saturation))
-            shift = torch.from_numpy(rng.normal(0.0, cast, size=2)).to(ab.dtype).view(2, 1, 1)
-            out[i] = ab[i] * s + shift
-    return out
+    factors, shifts = _draw_looks(rng, chosen, saturation, cast)
+    return _apply_looks(ab, torch.from_numpy(factors), torch.from_numpy(shifts))
+
+
+def draw_plan(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.random.Generator,
+              scale_range: tuple[float, float], colour_shift: float = 0.0) -> tuple[np.ndarray, BatchPlan]:
+    """The photo indices and the `BatchPlan` of one training batch.
+
+    With `colour_shift`, that share of the photos that get hints first gets a random look
+    (see `shift_colours`); the generator is used in the same order as `sample_batch`,
+    `shift_colours` and `simulate_hints` in turn would use it.
+    """
+    idx, side, offsets, flips = _draw_crops(n_photos, photo_side, batch, crop, rng, scale_range)
+    if colour_shift:
+        counts = [sample_hint_count(rng) for _ in range(batch)]
+        factors, shifts = _draw_looks(rng, [n > 0 and rng.random() < colour_shift for n in counts])
+        boxes = draw_hint_boxes(rng, batch, crop, crop, counts)
+    else:
+        factors, shifts = _draw_looks(rng, [False] * batch)
+        boxes = draw_hint_boxes(rng, batch, crop, crop)
+    plan = BatchPlan(torch.tensor(side), *(torch.from_numpy(a) for a in (offsets, flips, factors, shifts, boxes)),
+                     torch.from_numpy(hint_id_map(boxes, batch, crop, crop)))
+    return idx, plan
+
+
+def realize_batch(photos: torch.Tensor, plan: BatchPlan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The batch's photos (B, S, S, 3) uint8 and its plan (on the same device) -> Lab (B, 3, crop, crop),
+    hint chroma (B, 2, crop, crop) and hint mask (B, 1, crop, crop)."""
+    lab = crop_lab(photos, int(plan.side), plan.offsets, plan.flips, plan.hint_ids.shape[-1])
+    ab = _apply_looks(lab[:, 1:], plan.saturation, plan.cast)
+    return (torch.cat([lab[:, :1], ab], dim=1), *paint_hints(ab, plan.boxes, plan.hint_ids))
 
 
 def class_weights(cache: PhotoCache, rng: np.random.Generator, samples: int = 2000, mix: float = 0.5) -> torch.Tensor:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ..core.checkpoint import save_model
 from ..core.fileio import atomic_write_bytes
 from ..core.model import PRESETS, ColorNet, ModelConfig, ab_to_bin, count_parameters
-from .data import PhotoCache, build_cache, class_weights, sample_batch, sample_hint_count, shift_colours, simulate_hints
+from .data import BatchPlan, PhotoCache, build_cache, class_weights, draw_plan, realize_batch
 
 DEFAULT_PRESET = "lite"  # the shipped default model's shape
 
@@ -64,8 +64,8 @@ class TrainConfig:
     # Share of the photos with hints whose colours get a random global look (saturation and
     # cast, see data.shift_colours) before their hints are drawn; 0: off.
     colour_shift: float = 0.0
-    # Processes drawing batches (crops, Lab conversion, simulated hints) beside the training
-    # loop; 0 draws them in the loop itself. A GPU outruns one process by far.
+    # Processes drawing batches (photos and their random crops, looks and hints) beside the
+    # training loop; 0 draws them in the loop itself.
     workers: int = 0
     checkpoint_minutes: float = 5.0
     seed: int = 0
@@ -168,17 +168,18 @@ def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tenso
 def draw_batch(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One training batch: Lab crops (B, 3, crop, crop), hint chroma (B, 2, ...) and hint mask (B, 1, ...)."""
-    lab = sample_batch(cache, cfg.batch, cfg.crop, rng, scale_range=(cfg.scale_min, cfg.scale_max))
-    if not cfg.colour_shift:
-        return (lab, *simulate_hints(lab[:, 1:], rng))
-    counts = [sample_hint_count(rng) for _ in range(len(lab))]
-    chosen = [n > 0 and rng.random() < cfg.colour_shift for n in counts]
-    lab = torch.cat([lab[:, :1], shift_colours(lab[:, 1:], rng, chosen)], dim=1)
-    return (lab, *simulate_hints(lab[:, 1:], rng, counts))
+    return realize_batch(*_draw_sources(cache, cfg, rng))
+
+
+def _draw_sources(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, BatchPlan]:
+    """A batch's photos (uint8) and plan, for `realize_batch` on the training device."""
+    idx, plan = draw_plan(len(cache), cache.side, cfg.batch, cfg.crop, rng, (cfg.scale_min, cfg.scale_max),
+                          cfg.colour_shift)
+    return torch.from_numpy(np.ascontiguousarray(cache.images[idx])), plan
 
 
 class _BatchStream(torch.utils.data.IterableDataset):
-    """Endless training batches, drawn in DataLoader worker processes.
+    """Endless training batches (photos and plans, see `_draw_sources`), drawn in DataLoader worker processes.
 
     Each worker has its own generator, seeded from (seed, step, rank, worker), and opens the
     photo cache's memmap itself, so a worker started by spawn instead of fork does not get
@@ -196,7 +197,7 @@ class _BatchStream(torch.utils.data.IterableDataset):
         images = self.images if self.images is not None else np.memmap(self.path, np.uint8, "r", shape=self.shape)
         cache = PhotoCache(images, self.path)
         while True:
-            yield draw_batch(cache, self.cfg, rng)
+            yield _draw_sources(cache, self.cfg, rng)
 
 
 def _worker_batches(cache: PhotoCache, cfg: TrainConfig, seed_key: tuple[int, ...], pin: bool
@@ -330,10 +331,12 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         print(f"training {model_config.name}: {count_parameters(model) / 1e6:.2f} M parameters on {device}"
               f" x{world}, {len(cache)} photos, batch {cfg.batch} x {cfg.crop} px", flush=True)
 
+    # Batches are drawn as photos (uint8) plus their plan, on the CPU, and realized on the
+    # training device (resize, Lab, hint colours), where a GPU does that work in passing.
     if cfg.workers > 0:
-        batches = iter(_worker_batches(cache, cfg, seed_key=(cfg.seed, step, rank), pin=device.type == "cuda"))
+        sources = iter(_worker_batches(cache, cfg, seed_key=(cfg.seed, step, rank), pin=device.type == "cuda"))
     else:
-        batches = (draw_batch(cache, cfg, rng) for _ in iter(int, 1))
+        sources = (_draw_sources(cache, cfg, rng) for _ in iter(int, 1))
     start = time.perf_counter()
     last_ckpt = start
     seen = 0
@@ -354,7 +357,9 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         lr = get_lr(progress, cfg.lr, step, cfg.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = lr
-        lab, hint_ab, mask = (t.to(device, non_blocking=True) for t in next(batches))
+        photos, plan = next(sources)
+        plan = BatchPlan(plan.side, *(t.to(device, non_blocking=True) for t in plan[1:]))
+        lab, hint_ab, mask = realize_batch(photos.to(device, non_blocking=True), plan)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
         opt.zero_grad(set_to_none=True)

@@ -97,6 +97,7 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
 
 
 def test_worker_processes_draw_distinct_valid_batches_and_train(tmp_path: Path) -> None:
+    from colorstudio.train.data import realize_batch
     from colorstudio.train.loop import _worker_batches
 
     photos = _make_photos(tmp_path / "photos")
@@ -105,7 +106,7 @@ def test_worker_processes_draw_distinct_valid_batches_and_train(tmp_path: Path) 
                       lr=3e-3, warmup_steps=5, cache_dir=str(tmp_path / "cache"), cache_side=40, log_every=1000,
                       workers=2, colour_shift=0.5)
     stream = iter(_worker_batches(cache, cfg, seed_key=(0, 0, 0), pin=False))
-    drawn = [next(stream) for _ in range(4)]
+    drawn = [realize_batch(*next(stream)) for _ in range(4)]
     for lab, hint_ab, mask in drawn:
         assert lab.shape == (6, 3, 32, 32) and hint_ab.shape == (6, 2, 32, 32) and mask.shape == (6, 1, 32, 32)
         assert torch.all(hint_ab[mask.expand_as(hint_ab) == 0] == 0)  # chroma only where hinted
