@@ -165,12 +165,6 @@ def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tenso
     return loss, {"loss": float(loss.detach()), "reg": float(reg.detach()), "ce": float(ce.detach())}
 
 
-def draw_batch(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One training batch: Lab crops (B, 3, crop, crop), hint chroma (B, 2, ...) and hint mask (B, 1, ...)."""
-    return realize_batch(*_draw_sources(cache, cfg, rng))
-
-
 def _draw_sources(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, BatchPlan]:
     """A batch's photos (uint8) and plan, for `realize_batch` on the training device."""
     idx, plan = draw_plan(len(cache), cache.side, cfg.batch, cfg.crop, rng, (cfg.scale_min, cfg.scale_max),

@@ -96,6 +96,44 @@ def test_tiny_training_run_lowers_the_loss_and_resume_continues(tmp_path: Path) 
     assert load_model(out)[1]["steps"] == 70 and load_model(out)[1]["colour_shift"] == 0.5
 
 
+@pytest.mark.parametrize("share", [0.0, 0.6])
+def test_a_batch_plan_realizes_what_the_step_by_step_functions_draw(share: float) -> None:
+    """draw_plan + realize_batch (the training loop's vectorised path) give the batches that
+    sample_batch, shift_colours and simulate_hints give one after another from the same seed."""
+    from colorstudio.train.data import PhotoCache, draw_plan, realize_batch
+
+    images = (np.random.default_rng(1).random((30, 48, 48, 3)) * 255).astype(np.uint8)
+    cache = PhotoCache(images, None)
+    rng = np.random.default_rng(5)
+    idx, plan = draw_plan(len(cache), cache.side, 10, 32, rng, (1.0, 2.0), colour_shift=share)
+    lab, hint_ab, mask = realize_batch(torch.from_numpy(images[idx]), plan)
+
+    rng = np.random.default_rng(5)
+    ref_lab = sample_batch(cache, 10, 32, rng, scale_range=(1.0, 2.0))
+    if share:
+        counts = [sample_hint_count(rng) for _ in range(10)]
+        chosen = [n > 0 and rng.random() < share for n in counts]
+        assert any(chosen) and not all(chosen)
+        ref_lab = torch.cat([ref_lab[:, :1], shift_colours(ref_lab[:, 1:], rng, chosen)], dim=1)
+        ref_hints, ref_mask = simulate_hints(ref_lab[:, 1:], rng, counts)
+    else:
+        ref_hints, ref_mask = simulate_hints(ref_lab[:, 1:], rng)
+    assert torch.equal(lab, ref_lab) and torch.equal(mask, ref_mask) and mask.sum() > 0
+    torch.testing.assert_close(hint_ab, ref_hints, atol=1e-4, rtol=0)
+
+
+def test_overlapping_hints_show_the_later_patch_mean() -> None:
+    from colorstudio.train.data import hint_id_map, paint_hints
+
+    ab = torch.arange(2 * 8 * 8, dtype=torch.float32).view(1, 2, 8, 8)
+    boxes = np.array([[0, 0, 4, 0, 4], [0, 2, 3, 2, 5]])  # a 4x4 patch, then a 1x3 strip over its corner
+    hint_ab, mask = paint_hints(ab, torch.from_numpy(boxes), torch.from_numpy(hint_id_map(boxes, 1, 8, 8)))
+    assert int(mask.sum()) == 16 + 1  # the strip adds one pixel outside the patch
+    torch.testing.assert_close(hint_ab[0, :, 0, 0], ab[0, :, :4, :4].mean(dim=(1, 2)))
+    torch.testing.assert_close(hint_ab[0, :, 2, 3], ab[0, :, 2:3, 2:5].mean(dim=(1, 2)))
+    assert torch.all(hint_ab[0, :, 5:, :] == 0)
+
+
 def test_worker_processes_draw_distinct_valid_batches_and_train(tmp_path: Path) -> None:
     from colorstudio.train.data import realize_batch
     from colorstudio.train.loop import _worker_batches
