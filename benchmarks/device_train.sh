@@ -68,11 +68,13 @@ command -v nvidia-smi >/dev/null && [ "$DEVICE" != cpu ] && \
     { nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 10 > "$OUT/gpu.csv" 2>&1 & }
 "$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$CACHE" --preset "$PRESET" --init "$INIT" \
     --device "$DEVICE" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --reg-loss log-mse --ce-weight 0.04 \
-    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 | tee "$OUT/train.log"
+    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 \
+    | tee "$OUT/train.log"
 rm -f "$OUT/model.pt.state"  # only the model travels back
 [ "$EVAL" = 0 ] && exit 0
 for m in new default; do
     model=$OUT/model.pt; [ "$m" = new ] || model=default
     timeout "$EVAL_SECONDS" "$PY" -m colorstudio eval --data "$PACK/val256" --every "$EVERY" --device "$DEVICE" \
-        --no-levin --model "$model" --json "$OUT/eval-$m.json" 2>&1 | tee "$OUT/eval-$m.txt" || echo "eval of $m: stopped"
+        --no-levin --model "$model" --json "$OUT/eval-$m.json" 2>&1 | tee "$OUT/eval-$m.txt" \
+        || echo "eval of $m: stopped"
 done

@@ -143,7 +143,10 @@ SHIFT_CAST = 6.0
 def _draw_crops(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.random.Generator,
                 scale_range: tuple[float, float], indices: Sequence[int] | None = None
                 ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    idx = np.sort(rng.choice(n_photos, size=batch, replace=n_photos < batch)) if indices is None else np.asarray(indices)
+    if indices is None:
+        idx = np.sort(rng.choice(n_photos, size=batch, replace=n_photos < batch))
+    else:
+        idx = np.asarray(indices)
     side = max(crop, int(round(photo_side * rng.uniform(*scale_range))))
     offsets = np.empty((len(idx), 2), np.int64)
     flips = np.empty(len(idx), bool)
@@ -154,7 +157,8 @@ def _draw_crops(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.r
 
 
 def crop_lab(photos: torch.Tensor, side: int, offsets: torch.Tensor, flips: torch.Tensor, crop: int) -> torch.Tensor:
-    """Photos (B, S, S, 3) uint8 resized to `side`, cropped at `offsets` (mirrored where `flips`) -> (B, 3, crop, crop) Lab."""
+    """Photos (B, S, S, 3) uint8 resized to `side`, cropped at `offsets` (mirrored where `flips`)
+    -> (B, 3, crop, crop) Lab."""
     x = photos.permute(0, 3, 1, 2).float() / 255.0
     if side != x.shape[-1]:
         x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False, antialias=side < x.shape[-1])
