@@ -153,16 +153,27 @@ def regression_loss(out: torch.Tensor, ab: torch.Tensor, kind: str = "huber", hu
     return 0.1 * torch.log(per_photo + _LOG_MSE_FLOOR).mean()
 
 
-def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
-                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0,
-                 reg_loss: str = "huber") -> tuple[torch.Tensor, dict[str, float]]:
+def loss_terms(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
+               weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0,
+               reg_loss: str = "huber") -> tuple[torch.Tensor, torch.Tensor]:
+    """The training loss and its detached terms (loss, regression, cross-entropy) as one tensor,
+    left on the device: reading them waits for the device, so the loop reads them in bulk."""
     lum, ab = lab[:, :1], lab[:, 1:]
     out, logits = model(lum, hint_ab, mask)
     reg = regression_loss(out.float(), ab, reg_loss, huber_delta)
     target = ab_to_bin(F.avg_pool2d(ab, 4))
     ce = F.cross_entropy(logits.float(), target, weight=weights)
     loss = reg + ce_weight * ce
-    return loss, {"loss": float(loss.detach()), "reg": float(reg.detach()), "ce": float(ce.detach())}
+    return loss, torch.stack([loss, reg, ce]).detach()
+
+
+def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
+                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0,
+                 reg_loss: str = "huber") -> tuple[torch.Tensor, dict[str, float]]:
+    """`loss_terms` with the terms read as numbers."""
+    loss, terms = loss_terms(model, lab, hint_ab, mask, weights, ce_weight, huber_delta, reg_loss)
+    total, reg, ce = terms.tolist()
+    return loss, {"loss": total, "reg": reg, "ce": ce}
 
 
 def _draw_sources(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, BatchPlan]:
@@ -335,6 +346,15 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
     last_ckpt = start
     seen = 0
     tty = sys.stdout.isatty()
+    pending: list[torch.Tensor] = []  # loss terms of the steps since the last read
+
+    def read_losses() -> None:
+        if pending:
+            first = step - len(pending) + 1
+            for k, (total, reg, ce) in enumerate(torch.stack(pending).tolist()):
+                log.append({"loss": total, "reg": reg, "ce": ce, "step": first + k})
+            pending.clear()
+
     model.train()
     while True:
         elapsed = time.perf_counter() - start
@@ -355,15 +375,16 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         plan = BatchPlan(plan.side, *(t.to(device, non_blocking=True) for t in plan[1:]))
         lab, hint_ab, mask = realize_batch(photos.to(device, non_blocking=True), plan)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, parts = compute_loss(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
+            loss, terms = loss_terms(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
         seen += cfg.batch * world
-        parts["step"] = step
-        log.append(parts)
+        pending.append(terms)
+        if step % cfg.log_every == 0:
+            read_losses()
         if main and (step % cfg.log_every == 0):
             el = time.perf_counter() - start
             recent = log[-cfg.log_every:]
@@ -372,10 +393,12 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
                    f"  lr {lr:.2e}  {seen / max(el, 1e-6):.1f} img/s  {el / 60:.1f} min")
             print(("\r" + msg) if tty else msg, end="" if tty else "\n", flush=True)
         if main and time.perf_counter() - last_ckpt >= cfg.checkpoint_minutes * 60:
+            read_losses()
             _save_state(state_path, model, opt, step, prior_elapsed + time.perf_counter() - start, schedule_s,
                         cfg, weights.cpu(), log)
             save_model(out, model, meta=_meta(cfg, model, step, prior_elapsed + time.perf_counter() - start, device), half=True)
             last_ckpt = time.perf_counter()
+    read_losses()
     total = prior_elapsed + time.perf_counter() - start
     if main:
         if tty:

@@ -151,8 +151,11 @@ def test_worker_processes_draw_distinct_valid_batches_and_train(tmp_path: Path) 
     # The two workers have their own generators: no batch repeats another.
     assert all(not torch.equal(a[0], b[0]) for i, a in enumerate(drawn) for b in drawn[i + 1:])
     del stream
+    cfg.log_every = 7  # the loop reads its loss terms from the device in bulk, every 7 steps and at the end
     result = train(cfg, cache=cache)
     assert result["step"] == 40 and result["loss"] < result["first_loss"]
+    log = torch.load(tmp_path / "model.pt.state", weights_only=True)["log"]
+    assert [r["step"] for r in log] == list(range(1, 41)) and all(r["loss"] > r["reg"] > 0 for r in log)
 
 
 def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
