@@ -127,13 +127,16 @@ class BatchPlan(NamedTuple):
     GPU does the heavy part (resizing, Lab conversion, hint colours) and one process keeps up.
     """
 
-    side: torch.Tensor  # () int64: the photos are resized to side x side before cropping
+    side: int  # the photos are resized to side x side before cropping
     offsets: torch.Tensor  # (B, 2) int64: crop row and column
     flips: torch.Tensor  # (B,) bool: mirror the crop
     saturation: torch.Tensor  # (B,) float32: chroma factor (1: unchanged)
     cast: torch.Tensor  # (B, 2) float32: chroma added after scaling
     boxes: torch.Tensor  # (N, 5) int64: photo, r0, r1, c0, c1 of each hint patch
     hint_ids: torch.Tensor  # (B, crop, crop) int32: the box whose colour each pixel shows, -1: none
+
+    def to(self, device: torch.device) -> BatchPlan:
+        return BatchPlan(self.side, *(t.to(device, non_blocking=True) for t in self[1:]))
 
 
 SHIFT_SATURATION = (0.5, 1.15)
@@ -287,7 +290,7 @@ def draw_plan(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.ran
     else:
         factors, shifts = _draw_looks(rng, [False] * batch)
         boxes = draw_hint_boxes(rng, batch, crop, crop)
-    plan = BatchPlan(torch.tensor(side), *(torch.from_numpy(a) for a in (offsets, flips, factors, shifts, boxes)),
+    plan = BatchPlan(side, *(torch.from_numpy(a) for a in (offsets, flips, factors, shifts, boxes)),
                      torch.from_numpy(hint_id_map(boxes, batch, crop, crop)))
     return idx, plan
 
@@ -295,7 +298,7 @@ def draw_plan(n_photos: int, photo_side: int, batch: int, crop: int, rng: np.ran
 def realize_batch(photos: torch.Tensor, plan: BatchPlan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The batch's photos (B, S, S, 3) uint8 and its plan (on the same device) -> Lab (B, 3, crop, crop),
     hint chroma (B, 2, crop, crop) and hint mask (B, 1, crop, crop)."""
-    lab = crop_lab(photos, int(plan.side), plan.offsets, plan.flips, plan.hint_ids.shape[-1])
+    lab = crop_lab(photos, plan.side, plan.offsets, plan.flips, plan.hint_ids.shape[-1])
     ab = _apply_looks(lab[:, 1:], plan.saturation, plan.cast)
     return (torch.cat([lab[:, :1], ab], dim=1), *paint_hints(ab, plan.boxes, plan.hint_ids))
 

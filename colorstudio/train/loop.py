@@ -372,8 +372,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         for g in opt.param_groups:
             g["lr"] = lr
         photos, plan = next(sources)
-        plan = BatchPlan(plan.side, *(t.to(device, non_blocking=True) for t in plan[1:]))
-        lab, hint_ab, mask = realize_batch(photos.to(device, non_blocking=True), plan)
+        lab, hint_ab, mask = realize_batch(photos.to(device, non_blocking=True), plan.to(device))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss, terms = loss_terms(net, lab, hint_ab, mask, weights, cfg.ce_weight, cfg.huber_delta, cfg.reg_loss)
         opt.zero_grad(set_to_none=True)
