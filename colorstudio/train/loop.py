@@ -167,15 +167,6 @@ def loss_terms(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor,
     return loss, torch.stack([loss, reg, ce]).detach()
 
 
-def compute_loss(model: torch.nn.Module, lab: torch.Tensor, hint_ab: torch.Tensor, mask: torch.Tensor,
-                 weights: torch.Tensor, ce_weight: float, huber_delta: float = 1.0,
-                 reg_loss: str = "huber") -> tuple[torch.Tensor, dict[str, float]]:
-    """`loss_terms` with the terms read as numbers."""
-    loss, terms = loss_terms(model, lab, hint_ab, mask, weights, ce_weight, huber_delta, reg_loss)
-    total, reg, ce = terms.tolist()
-    return loss, {"loss": total, "reg": reg, "ce": ce}
-
-
 def _draw_sources(cache: PhotoCache, cfg: TrainConfig, rng: np.random.Generator) -> tuple[torch.Tensor, BatchPlan]:
     """A batch's photos (uint8) and plan, for `realize_batch` on the training device."""
     idx, plan = draw_plan(len(cache), cache.side, cfg.batch, cfg.crop, rng, (cfg.scale_min, cfg.scale_max),
@@ -384,13 +375,13 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         pending.append(terms)
         if step % cfg.log_every == 0:
             read_losses()
-        if main and (step % cfg.log_every == 0):
-            el = time.perf_counter() - start
-            recent = log[-cfg.log_every:]
-            msg = (f"step {step}  loss {np.mean([r['loss'] for r in recent]):.4f}"
-                   f"  reg {np.mean([r['reg'] for r in recent]):.4f}  ce {np.mean([r['ce'] for r in recent]):.3f}"
-                   f"  lr {lr:.2e}  {seen / max(el, 1e-6):.1f} img/s  {el / 60:.1f} min")
-            print(("\r" + msg) if tty else msg, end="" if tty else "\n", flush=True)
+            if main:
+                el = time.perf_counter() - start
+                recent = log[-cfg.log_every:]
+                msg = (f"step {step}  loss {np.mean([r['loss'] for r in recent]):.4f}"
+                       f"  reg {np.mean([r['reg'] for r in recent]):.4f}  ce {np.mean([r['ce'] for r in recent]):.3f}"
+                       f"  lr {lr:.2e}  {seen / max(el, 1e-6):.1f} img/s  {el / 60:.1f} min")
+                print(("\r" + msg) if tty else msg, end="" if tty else "\n", flush=True)
         if main and time.perf_counter() - last_ckpt >= cfg.checkpoint_minutes * 60:
             read_losses()
             _save_state(state_path, model, opt, step, prior_elapsed + time.perf_counter() - start, schedule_s,

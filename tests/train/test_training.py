@@ -164,7 +164,7 @@ def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
 
 
 def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold() -> None:
-    from colorstudio.train.loop import compute_loss
+    from colorstudio.train.loop import loss_terms
 
     class Fixed(torch.nn.Module):  # predicts ab = 0 and uniform class logits
         def forward(self, lum, hint_ab, mask):  # noqa: ANN001, ANN201
@@ -174,10 +174,10 @@ def test_regression_loss_goes_from_l1_to_squared_error_with_the_huber_threshold(
     lab = torch.zeros(1, 3, 8, 8)
     lab[:, 1] = 6.0  # every a is 6 Lab units off, b is exact
     args = (Fixed(), lab, torch.zeros(1, 2, 8, 8), torch.zeros(1, 1, 8, 8), torch.ones(529), 0.0)
-    _, near_l1 = compute_loss(*args, huber_delta=1.0)
-    _, squared = compute_loss(*args, huber_delta=25.0)
-    assert near_l1["reg"] == pytest.approx((6.0 - 0.5) / 2 / 10)  # (|e| - delta / 2) / 10, half the values
-    assert squared["reg"] == pytest.approx(0.5 * 36 / 2 / 250)  # e^2 / 2 / (10 delta)
+    _, near_l1 = loss_terms(*args, huber_delta=1.0)  # terms: loss, regression, cross-entropy
+    _, squared = loss_terms(*args, huber_delta=25.0)
+    assert float(near_l1[1]) == pytest.approx((6.0 - 0.5) / 2 / 10)  # (|e| - delta / 2) / 10, half the values
+    assert float(squared[1]) == pytest.approx(0.5 * 36 / 2 / 250)  # e^2 / 2 / (10 delta)
 
 
 def test_log_mse_loss_weighs_each_photo_by_its_own_error() -> None:
