@@ -49,12 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hint-correction", type=float, nargs="+", default=[1.0, 0.7, 0.5])
     p.add_argument("--fade", type=float, default=None, help="vividness_fade (default: the model's)")
     p.add_argument("--faded", action="store_true", help="give each photo a random faded or tinted look first")
+    p.add_argument("--native-size", type=int, default=None, help="override the model's native size (0: none)")
+    p.add_argument("--scale-blend", type=float, default=None,
+                   help="override the model's scale_blend (hints at which the working-size pass weighs half)")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    engine = load_engine(args.model, device="cpu", vividness=1.0, trust_hints=0.0, hint_correction=1.0)
+    engine = load_engine(args.model, device="cpu", vividness=1.0, trust_hints=0.0, hint_correction=1.0,
+                         native_size=args.native_size)
+    if args.scale_blend is not None:
+        engine.scale_blend = args.scale_blend
     if args.fade is not None:
         engine.vividness_fade = args.fade
     fade = engine.vividness_fade

@@ -4,6 +4,11 @@ colorize() runs the network at a working size (long side 256 by default), upsamp
 predicted chroma to the full resolution with a guided filter that follows the photo's
 own lightness, and joins it to the original L: the output keeps every detail of the scan
 and changes chroma only.
+
+A model file may name its native size: the long side of the whole photos it was trained
+on (see `Engine.native_size`). A network's colour prior belongs to the scale at which it
+saw objects, so the engine then also runs it at that size; the working-size pass, which
+follows dense hints more closely, weighs in as hints are added.
 """
 from __future__ import annotations
 
@@ -97,6 +102,7 @@ class Prediction:
     lum: np.ndarray  # (h, w) L, Lab units
     ab: np.ndarray  # (h, w, 2) Lab units
     features: np.ndarray  # (c, h4, w4) input of the class head (see ColorNet.forward_features)
+    feature_shape: tuple[int, int]  # (h, w) of the network input the features came from
     fill: np.ndarray | None = None  # (h, w, 2) edge-aware propagation of the hints, Lab units
     density: np.ndarray | None = None  # (h, w) hint density in [0, 1]
 
@@ -110,6 +116,23 @@ class _Photo:
     lum: np.ndarray  # (h, w) L at the working size
     tensor: torch.Tensor  # (1, 1, h', w') the same, padded to multiples of 8, on the device
     pyramid: Pyramid | None  # affinity_pyramid(tensor), for models that take the hint fill
+    native: _Photo | None = None  # the same inputs at the model's native size, when smaller
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One network pass, cropped to its input's size: float tensors on the device."""
+
+    ab: torch.Tensor  # (2, h, w) before the engine's gain
+    features: torch.Tensor  # (c, h4, w4)
+    fill: torch.Tensor  # (2, h, w)
+    density: torch.Tensor  # (h, w)
+
+    def resized(self, h: int, w: int) -> _Pass:
+        def up(x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+
+        return _Pass(up(self.ab), self.features, up(self.fill), up(self.density[None])[0])
 
 
 def _setting(name: str, value: Any, top: float, rule: str) -> float:
@@ -132,7 +155,8 @@ class Engine:
 
     def __init__(self, model: ColorNet, device: torch.device | str = "cpu", working_size: int = DEFAULT_WORKING_SIZE,
                  meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None,
-                 trust_hints: float | None = None, hint_correction: float | None = None) -> None:
+                 trust_hints: float | None = None, hint_correction: float | None = None,
+                 native_size: int | None = None) -> None:
         if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
             raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
         self.device = resolve_device(device)
@@ -149,6 +173,15 @@ class Engine:
         self.trust_hints = _setting("trust_hints", trust, 1e6, "a number >= 0 (0: off)")
         corr = self.meta.get("hint_correction", 1.0) if hint_correction is None else hint_correction
         self.hint_correction = _setting("hint_correction", corr, 1.0, "a number in [0, 1]")
+        # native_size: the long side, in pixels, of the photos the network learnt from (0: none).
+        # A larger working size shows it objects bigger than it knows them, and its colour
+        # prior suffers: with no hints it then runs at its native size only; with n hints
+        # the working-size pass weighs n / (n + scale_blend).
+        native = self.meta.get("native_size", 0) if native_size is None else native_size
+        if not isinstance(native, int) or isinstance(native, bool) or not (native == 0 or native >= 16):
+            raise ValueError(f"native_size must be 0 (none) or an integer >= 16, got {native!r}")
+        self.native_size = native
+        self.scale_blend = _setting("scale_blend", self.meta.get("scale_blend", 25.0), 1e6, "a number >= 0")
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -162,13 +195,25 @@ class Engine:
         # The whole image is hashed: a sampled digest would mistake two images that differ
         # only between the samples for one another (blake2b hashes ~1 GB/s).
         digest = hashlib.blake2b(memoryview(np.ascontiguousarray(image)).cast("B"), digest_size=16).hexdigest()
-        key = (image.shape, image.dtype.str, digest, size)
+        key = (image.shape, image.dtype.str, digest, size, self.native_size)
         with self._lock:
             photo = self._photo_cache
             if photo is not None and photo.key == key:
                 return photo
         if lum_full is None:
             lum_full = _lightness_of(image)
+        lum, tensor, pyramid = self._inputs(lum_full, size)
+        native = None
+        if self.native_size and max(lum.shape) > self.native_size:
+            native = _Photo(key, None, *self._inputs(lum_full, self.native_size))
+        keep_full = lum_full.size <= _KEEP_FULL_PIXELS  # a preview-sized photo; big scans are not held
+        photo = _Photo(key, lum_full if keep_full else None, lum, tensor, pyramid, native)
+        with self._lock:
+            self._photo_cache = photo
+        return photo
+
+    def _inputs(self, lum_full: np.ndarray, size: int) -> tuple[np.ndarray, torch.Tensor, Pyramid | None]:
+        """L at long side `size` (read-only), as a padded tensor on the device, and its affinity pyramid."""
         h, w = working_shape(*lum_full.shape, size)
         lum = lum_full if (h, w) == lum_full.shape else cv2.resize(lum_full, (w, h), interpolation=cv2.INTER_AREA)
         lum = np.array(lum, dtype=np.float32)  # a copy: predictions share it, read-only
@@ -180,11 +225,7 @@ class Engine:
         t_l = t_l.to(self.device)
         with torch.inference_mode():
             pyramid = affinity_pyramid(t_l) if self.model.config.fill_inputs else None
-        keep_full = lum_full.size <= _KEEP_FULL_PIXELS  # a preview-sized photo; big scans are not held
-        photo = _Photo(key, lum_full if keep_full else None, lum, t_l, pyramid)
-        with self._lock:
-            self._photo_cache = photo
-        return photo
+        return lum, t_l, pyramid
 
     def predict(self, image: np.ndarray, hints: Sequence[Hint] = (), working_size: int | None = None,
                 lum_full: np.ndarray | None = None) -> Prediction:
@@ -193,11 +234,8 @@ class Engine:
         photo = self._photo(image, int(working_size or self.working_size), lum_full)
         return self._predict(photo, validate_hints(hints))
 
-    def _predict(self, photo: _Photo, hints: tuple[Hint, ...]) -> Prediction:
-        key = (photo.key, hints, self.vividness, self.trust_hints, self.hint_correction)
-        with self._lock:
-            if key == self._cache_key and self._cache is not None:
-                return self._cache
+    def _forward(self, photo: _Photo, hints: tuple[Hint, ...]) -> _Pass:
+        """The network on one of a photo's input sizes; call with the lock held, in inference mode."""
         h, w = photo.lum.shape
         hint_ab, mask = encode_hints(hints, h, w)
         ph, pw = photo.tensor.shape[-2] - h, photo.tensor.shape[-1] - w
@@ -206,18 +244,39 @@ class Engine:
         if ph or pw:
             t_ab = F.pad(t_ab, (0, pw, 0, ph))
             t_m = F.pad(t_m, (0, pw, 0, ph))
+        out, features, fill, density = self.model.forward_features(
+            photo.tensor, t_ab.to(self.device), t_m.to(self.device), pyramid=photo.pyramid)
+        return _Pass(out[0, :, :h, :w].float(), features[0].float(), fill[0, :, :h, :w].float(),
+                     density[0, 0, :h, :w].float())
+
+    def _predict(self, photo: _Photo, hints: tuple[Hint, ...]) -> Prediction:
+        key = (photo.key, hints, self.vividness, self.trust_hints, self.hint_correction, self.scale_blend)
+        with self._lock:
+            if key == self._cache_key and self._cache is not None:
+                return self._cache
+        h, w = photo.lum.shape
+        n = len(hints)
+        # Share of the working-size pass; the rest comes from the native-size pass.
+        share = 1.0 if photo.native is None else n / (n + self.scale_blend) if n else 0.0
         with self._lock, torch.inference_mode():
-            out, features, fill, density = self.model.forward_features(
-                photo.tensor, t_ab.to(self.device), t_m.to(self.device), pyramid=photo.pyramid)
-            out, fill = out[0, :, :h, :w].float(), fill[0, :, :h, :w].float()
-            density = density[0, 0, :h, :w].float()
-            out = fill + (out - fill) * self._correction_gain(len(hints), density)
+            if share < 1.0:
+                native = self._forward(photo.native, hints)
+                res, feature_shape = native.resized(h, w), photo.native.lum.shape
+            if share > 0.0:
+                full = self._forward(photo, hints)
+                if share == 1.0:
+                    res, feature_shape = full, (h, w)
+                else:  # the class head keeps the native pass's features: colour suggestions are its prior
+                    res = _Pass(torch.lerp(res.ab, full.ab, share), res.features,
+                                torch.lerp(res.fill, full.fill, share), torch.lerp(res.density, full.density, share))
+            out = res.fill + (res.ab - res.fill) * self._correction_gain(n, res.density)
             pred = Prediction(
                 lum=photo.lum,
                 ab=np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy()),
-                features=np.ascontiguousarray(features[0].float().cpu().numpy()),
-                fill=np.ascontiguousarray(fill.permute(1, 2, 0).cpu().numpy()),
-                density=density.cpu().numpy(),
+                features=np.ascontiguousarray(res.features.cpu().numpy()),
+                feature_shape=tuple(feature_shape),
+                fill=np.ascontiguousarray(res.fill.permute(1, 2, 0).cpu().numpy()),
+                density=res.density.cpu().numpy(),
             )
             self._cache_key, self._cache = key, pred
         return pred
@@ -252,7 +311,8 @@ class Engine:
         h, w = pred.lum.shape
         row, col = min(h - 1, int(y * h)), min(w - 1, int(x * w))
         _c, h4, w4 = pred.features.shape
-        pr = min(h4 - 1, int(y * h / 4)), min(w4 - 1, int(x * w / 4))
+        fh, fw = pred.feature_shape
+        pr = min(h4 - 1, int(y * fh / 4)), min(w4 - 1, int(x * fw / 4))
         with self._lock, torch.inference_mode():
             f = torch.from_numpy(pred.features[:, pr[0], pr[1]].copy())[None].to(self.device)
             p = torch.softmax(self.model.class_logits_at(f).float()[0], dim=0).cpu().numpy()
@@ -339,11 +399,12 @@ def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation:
 
 def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto",
                 working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None,
-                trust_hints: float | None = None, hint_correction: float | None = None) -> Engine:
+                trust_hints: float | None = None, hint_correction: float | None = None,
+                native_size: int | None = None) -> Engine:
     """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
     dev = resolve_device(device)
     path = resolve_model_path(model)
     net, meta = load_model(path)
     name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
     return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints,
-                  hint_correction=hint_correction)
+                  hint_correction=hint_correction, native_size=native_size)

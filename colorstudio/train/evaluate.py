@@ -206,6 +206,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-hints", type=float, default=None, help="override the model's trust_hints (0: off)")
     p.add_argument("--hint-correction", type=float, default=None,
                    help="override the model's hint_correction (share of the network's correction kept with hints)")
+    p.add_argument("--native-size", type=int, default=None,
+                   help="override the model's native size (the long side it also runs at; 0: none)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     p.add_argument("--threads", type=int, default=0)
 
@@ -223,7 +225,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     for m in models:
         name = m if m in ("default", "quality") else Path(m).stem
         engines[name] = load_engine(m, device=args.device or "auto", working_size=args.size, vividness=args.vividness,
-                                    trust_hints=args.trust_hints, hint_correction=args.hint_correction)
+                                    trust_hints=args.trust_hints, hint_correction=args.hint_correction,
+                                    native_size=args.native_size)
     result = evaluate(args.data, engines, args.counts, args.limit, not args.no_baselines,
                       default_cache_dir() / "eval", saturation=args.saturation, levin=not args.no_levin,
                       every=args.every)

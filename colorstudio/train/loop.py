@@ -7,6 +7,7 @@ same command, on a bigger machine.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import math
 import os
@@ -464,14 +465,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --finalize: hint count at which the network's correction of the fill is halved")
     p.add_argument("--hint-correction", type=float, default=None,
                    help="with --finalize: share of the network's correction of the fill kept once there are hints")
+    p.add_argument("--native-size", type=int, default=None,
+                   help="with --finalize: long side of the photos the network learnt from; the engine also runs "
+                        "it at this size (0: only at the working size)")
+    p.add_argument("--scale-blend", type=float, default=None,
+                   help="with --finalize and --native-size: hint count at which the working-size pass weighs half")
 
 
 def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
     """Copy a trained model file to `dst` (fp16) with extra metadata, e.g. the calibrated vividness."""
     from ..core.checkpoint import load_model
 
+    from ..core.engine import Engine
+
     model, old = load_model(src)
-    save_model(dst, model, meta={**old, **meta}, half=True)
+    merged = {**old, **meta}
+    Engine(copy.deepcopy(model), "cpu", meta=merged)  # the settings must load: refuses bad values before writing
+    save_model(dst, model, meta=merged, half=True)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -484,7 +494,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"wrote {count} photos ({size / 2**20:.1f} MiB) to {args.pack}")
         return 0
     if args.finalize:
-        names = ("vividness", "vividness_fade", "trust_hints", "hint_correction")
+        names = ("vividness", "vividness_fade", "trust_hints", "hint_correction", "native_size", "scale_blend")
         meta: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
         finalize_model(args.finalize, args.out, **meta)
         print(f"wrote {args.out}")

@@ -17,7 +17,7 @@ from colorstudio.core.color import (
 from colorstudio.core.engine import Engine, load_engine
 from colorstudio.core.errors import DeviceError, ModelFileError
 from colorstudio.core.hints import Hint
-from tests.conftest import SHARED_DATA, requires_shared_data, shipped_models
+from tests.conftest import SHARED_DATA, SHIPPED_MODEL, requires_shared_data, shipped_models
 
 # Rounding each RGB channel to a code value moves L by up to a few tenths for 8 bit.
 # The gamut mapping allows 1e-4 of linear light outside [0, 1]: ~0.07 L near black.
@@ -332,6 +332,77 @@ def test_non_string_device_is_a_type_error(tiny_model_path: Path) -> None:
 def test_bad_working_size(tiny_model_path: Path, size: object) -> None:
     with pytest.raises(ValueError, match="working size"):
         load_engine(tiny_model_path, device="cpu", working_size=size)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("native", [-1, 8, 15, 100.0, True, "160"])
+def test_bad_native_size(tiny_model_path: Path, native: object) -> None:
+    with pytest.raises(ValueError, match="native_size"):
+        load_engine(tiny_model_path, device="cpu", native_size=native)  # type: ignore[arg-type]
+
+
+def _resized_ab(pred_ab: np.ndarray, h: int, w: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(np.moveaxis(pred_ab, -1, 0)))[None]
+    return np.moveaxis(F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)[0].numpy(), 0, -1)
+
+
+def _raw_engine(path: Path, native: int, blend: float = 25.0) -> Engine:
+    engine = load_engine(path, device="cpu", working_size=128, vividness=1.0, trust_hints=0.0, hint_correction=1.0,
+                         native_size=native)
+    engine.scale_blend = blend
+    return engine
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 30])
+def test_native_size_blends_the_native_and_working_size_passes(count: int) -> None:
+    """Without hints the network runs at its native size only; with n hints the working-size
+    pass weighs n / (n + scale_blend). Raw settings: the output is the blended network output.
+    Trained weights (random ones give a nearly constant output)."""
+    photo = gray_of(synthetic_photo(3))
+    rng = np.random.default_rng(count)
+    hints = [Hint(float(x), float(y), tuple(int(v) for v in rng.integers(0, 256, 3)))
+             for x, y in rng.uniform(0.05, 0.95, (count, 2))]
+    blended = _raw_engine(SHIPPED_MODEL, 64, blend=10.0).predict(photo, hints)
+    plain = _raw_engine(SHIPPED_MODEL, 0)
+    at_native = plain.predict(photo, hints, working_size=64)
+    assert at_native.ab.shape[:2] == (48, 64)
+    at_working = plain.predict(photo, hints, working_size=128)
+    assert blended.ab.shape == at_working.ab.shape == (96, 128, 2)
+    share = count / (count + 10.0)
+    expected = (1 - share) * _resized_ab(at_native.ab, 96, 128) + share * at_working.ab
+    np.testing.assert_allclose(blended.ab, expected, atol=1e-3)
+    assert np.abs(blended.ab - at_working.ab).max() > 0.5  # the native pass counts
+    assert blended.feature_shape == (48, 64) and blended.features.shape[1:] == at_native.features.shape[1:]
+
+
+def test_native_size_plays_no_part_for_photos_at_most_that_size(tiny_model_path: Path) -> None:
+    photo = random_gray((40, 60), seed=4)
+    hints = [Hint(0.5, 0.5, (200, 40, 40))]
+    native = load_engine(tiny_model_path, device="cpu", native_size=64)
+    plain = load_engine(tiny_model_path, device="cpu", native_size=0)
+    np.testing.assert_array_equal(native.colorize(photo, hints), plain.colorize(photo, hints))
+    assert native._photo_cache is not None and native._photo_cache.native is None
+
+
+def test_native_size_comes_from_the_model_file(tmp_path: Path) -> None:
+    from colorstudio.core.checkpoint import save_model
+    from colorstudio.core.model import PRESETS, ColorNet
+
+    path = tmp_path / "native.pt"
+    save_model(path, ColorNet(PRESETS["tiny"]).eval(), meta={"native_size": 64, "scale_blend": 5.0})
+    engine = load_engine(path, device="cpu")
+    assert (engine.native_size, engine.scale_blend) == (64, 5.0)
+    assert load_engine(path, device="cpu", native_size=0).native_size == 0
+    photo = random_gray((96, 128), seed=5)
+    out = engine.colorize(photo, [Hint(0.2, 0.3, (30, 160, 40))])
+    assert out.shape == (96, 128, 3)
+    assert engine._photo_cache is not None and engine._photo_cache.native is not None
+    assert engine._photo_cache.native.lum.shape == (48, 64)
+    save_model(path, ColorNet(PRESETS["tiny"]).eval(), meta={"native_size": "big"})
+    with pytest.raises(ValueError, match="native_size"):
+        load_engine(path, device="cpu")
 
 
 def test_missing_model_file_raises_model_file_error(tmp_path: Path) -> None:

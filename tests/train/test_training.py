@@ -356,6 +356,22 @@ def test_hint_correction_scales_the_correction_only_once_there_are_hints(tmp_pat
         load_engine(final, device="cpu", hint_correction=1.5)
 
 
+def test_finalize_stores_the_native_size_and_scale_blend(tmp_path: Path, tiny_model_path: Path) -> None:
+    from colorstudio.cli import main
+    from colorstudio.core.engine import load_engine
+
+    final = tmp_path / "final.pt"
+    args = ["train", "--finalize", str(tiny_model_path), "--out", str(final),
+            "--native-size", "64", "--scale-blend", "12"]
+    assert main(args) == 0
+    stored, plain = load_engine(final, device="cpu"), load_engine(tiny_model_path, device="cpu")
+    assert (stored.native_size, stored.scale_blend) == (64, 12.0)
+    assert (plain.native_size, plain.scale_blend) == (0, 25.0)
+    assert main(["train", "--finalize", str(tiny_model_path), "--out", str(tmp_path / "bad.pt"),
+                 "--native-size", "4"]) != 0
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_training_can_start_from_a_model_file(tmp_path: Path, tiny_model_path: Path) -> None:
     photos = _make_photos(tmp_path / "photos", n=4)
     cache = build_cache(photos, tmp_path / "cache", side=40, workers=1, progress=False)
