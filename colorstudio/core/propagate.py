@@ -14,7 +14,11 @@ import torch
 import torch.nn.functional as F
 
 # Jacobi sweeps per pyramid level, coarsest first; the last entry repeats for finer levels.
-DEFAULT_SWEEPS = (48, 24, 12, 8, 6, 4)
+# The coarse levels (an 8 to 64 px image at a 256 px working size) carry the long-range
+# spread, and their sweeps are cheap: on val256 with 10 / 50 hints the fill alone scored
+# 26.06 / 28.76 dB with (48, 24, 12, 8, 6, 4), 26.11 / 28.86 with these, 26.13 / 28.87 with
+# 4x the former's sweeps (converged), for 1 ms more than the former at 256 px.
+DEFAULT_SWEEPS = (48, 48, 48, 24, 6, 4)
 _HINT_WEIGHT = 50.0
 
 Pyramid = list[tuple[torch.Tensor, torch.Tensor]]  # (L, neighbour affinities) per level, finest first
