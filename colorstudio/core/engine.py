@@ -7,8 +7,8 @@ and changes chroma only.
 
 A model file may name its native size: the long side of the whole photos it was trained
 on (see `Engine.native_size`). A network's colour prior belongs to the scale at which it
-saw objects, so the engine then also runs it at that size; the working-size pass, which
-follows dense hints more closely, weighs in as hints are added.
+saw objects, so the engine then runs it at that size; the hint fill at the working size,
+which follows dense hints more closely, takes over as hints are added.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from .device import resolve_device
 from .errors import ModelFileError
 from .hints import Hint, encode_hints, validate_hints
 from .model import ColorNet, ab_bin_centres
-from .propagate import Pyramid, affinity_pyramid
+from .propagate import Pyramid, affinity_pyramid, edge_aware_fill
 from .upsample import guided_coefficients
 
 DEFAULT_WORKING_SIZE = 256
@@ -175,8 +175,8 @@ class Engine:
         self.hint_correction = _setting("hint_correction", corr, 1.0, "a number in [0, 1]")
         # native_size: the long side, in pixels, of the photos the network learnt from (0: none).
         # A larger working size shows it objects bigger than it knows them, and its colour
-        # prior suffers: with no hints it then runs at its native size only; with n hints
-        # the working-size pass weighs n / (n + scale_blend).
+        # prior suffers: the network then runs at its native size, and with n hints the hint
+        # fill at the working size makes up n / (n + scale_blend) of the fill under its correction.
         native = self.meta.get("native_size", 0) if native_size is None else native_size
         if not isinstance(native, int) or isinstance(native, bool) or not (native == 0 or native >= 16):
             raise ValueError(f"native_size must be 0 (none) or an integer >= 16, got {native!r}")
@@ -234,8 +234,8 @@ class Engine:
         photo = self._photo(image, int(working_size or self.working_size), lum_full)
         return self._predict(photo, validate_hints(hints))
 
-    def _forward(self, photo: _Photo, hints: tuple[Hint, ...]) -> _Pass:
-        """The network on one of a photo's input sizes; call with the lock held, in inference mode."""
+    def _hint_tensors(self, photo: _Photo, hints: tuple[Hint, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hint chroma (1, 2, h', w') and mask (1, 1, h', w') at one of a photo's sizes, padded, on the device."""
         h, w = photo.lum.shape
         hint_ab, mask = encode_hints(hints, h, w)
         ph, pw = photo.tensor.shape[-2] - h, photo.tensor.shape[-1] - w
@@ -244,8 +244,13 @@ class Engine:
         if ph or pw:
             t_ab = F.pad(t_ab, (0, pw, 0, ph))
             t_m = F.pad(t_m, (0, pw, 0, ph))
+        return t_ab.to(self.device), t_m.to(self.device)
+
+    def _forward(self, photo: _Photo, hints: tuple[Hint, ...]) -> _Pass:
+        """The network on one of a photo's sizes; call with the lock held, in inference mode."""
+        h, w = photo.lum.shape
         out, features, fill, density = self.model.forward_features(
-            photo.tensor, t_ab.to(self.device), t_m.to(self.device), pyramid=photo.pyramid)
+            photo.tensor, *self._hint_tensors(photo, hints), pyramid=photo.pyramid)
         return _Pass(out[0, :, :h, :w].float(), features[0].float(), fill[0, :, :h, :w].float(),
                      density[0, 0, :h, :w].float())
 
@@ -256,19 +261,20 @@ class Engine:
                 return self._cache
         h, w = photo.lum.shape
         n = len(hints)
-        # Share of the working-size pass; the rest comes from the native-size pass.
-        share = 1.0 if photo.native is None else n / (n + self.scale_blend) if n else 0.0
         with self._lock, torch.inference_mode():
-            if share < 1.0:
-                native = self._forward(photo.native, hints)
-                res, feature_shape = native.resized(h, w), photo.native.lum.shape
-            if share > 0.0:
-                full = self._forward(photo, hints)
-                if share == 1.0:
-                    res, feature_shape = full, (h, w)
-                else:  # the class head keeps the native pass's features: colour suggestions are its prior
-                    res = _Pass(torch.lerp(res.ab, full.ab, share), res.features,
-                                torch.lerp(res.fill, full.fill, share), torch.lerp(res.density, full.density, share))
+            if photo.native is None:
+                res, feature_shape = self._forward(photo, hints), (h, w)
+            else:
+                res, feature_shape = self._forward(photo.native, hints).resized(h, w), photo.native.lum.shape
+                if n and photo.pyramid is not None:
+                    # The hint fill at the working size, sharper than the native pass's, takes
+                    # over a share n / (n + scale_blend) of it; the network's correction stays.
+                    fill, density = edge_aware_fill(photo.tensor, *self._hint_tensors(photo, hints),
+                                                    pyramid=photo.pyramid)
+                    share = n / (n + self.scale_blend)
+                    base = torch.lerp(res.fill, fill[0, :, :h, :w].float(), share)
+                    res = _Pass(res.ab - res.fill + base, res.features, base,
+                                torch.lerp(res.density, density[0, 0, :h, :w].float(), share))
             out = res.fill + (res.ab - res.fill) * self._correction_gain(n, res.density)
             pred = Prediction(
                 lum=photo.lum,

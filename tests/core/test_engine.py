@@ -356,10 +356,10 @@ def _raw_engine(path: Path, native: int, blend: float = 25.0) -> Engine:
 
 
 @pytest.mark.parametrize("count", [0, 1, 5, 30])
-def test_native_size_blends_the_native_and_working_size_passes(count: int) -> None:
-    """Without hints the network runs at its native size only; with n hints the working-size
-    pass weighs n / (n + scale_blend). Raw settings: the output is the blended network output.
-    Trained weights (random ones give a nearly constant output)."""
+def test_native_size_runs_the_network_there_under_a_share_of_the_working_size_fill(count: int) -> None:
+    """The network runs at its native size; with n hints the working-size hint fill makes up
+    n / (n + scale_blend) of the fill under the network's correction. Raw settings (no gain).
+    Trained weights: random ones give a nearly constant output."""
     photo = gray_of(synthetic_photo(3))
     rng = np.random.default_rng(count)
     hints = [Hint(float(x), float(y), tuple(int(v) for v in rng.integers(0, 256, 3)))
@@ -371,9 +371,13 @@ def test_native_size_blends_the_native_and_working_size_passes(count: int) -> No
     at_working = plain.predict(photo, hints, working_size=128)
     assert blended.ab.shape == at_working.ab.shape == (96, 128, 2)
     share = count / (count + 10.0)
-    expected = (1 - share) * _resized_ab(at_native.ab, 96, 128) + share * at_working.ab
-    np.testing.assert_allclose(blended.ab, expected, atol=1e-3)
-    assert np.abs(blended.ab - at_working.ab).max() > 0.5  # the native pass counts
+    native_ab, native_fill = _resized_ab(at_native.ab, 96, 128), _resized_ab(at_native.fill, 96, 128)
+    fill = (1 - share) * native_fill + share * at_working.fill
+    np.testing.assert_allclose(blended.fill, fill, atol=1e-3)
+    np.testing.assert_allclose(blended.ab, native_ab - native_fill + fill, atol=1e-3)
+    assert np.abs(blended.ab - at_working.ab).max() > 0.5  # not the working-size pass
+    if count > 1:  # (one hint fills the photo with its colour at any size)
+        assert np.abs(blended.ab - native_ab).max() > 0.5  # the working-size fill counts
     assert blended.feature_shape == (48, 64) and blended.features.shape[1:] == at_native.features.shape[1:]
 
 
