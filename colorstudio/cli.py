@@ -21,7 +21,9 @@ class CliError(Exception):
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model file, or a shipped model: default, quality")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument("--size", type=int, default=None, help="working size: long side, in pixels, the network sees")
+    p.add_argument("--size", type=int, default=None,
+                   help="working size: long side, in pixels, of the image on which hints are spread and colour "
+                        "is predicted (the network runs at most at the model's native size)")
     p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger images (default 250)")
 
 

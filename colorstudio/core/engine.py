@@ -1,6 +1,6 @@
 """The colorization engine: image + hints -> colour image.
 
-colorize() runs the network at a working size (long side 256 by default), upsamples the
+colorize() predicts chroma at a working size (long side 256 by default), upsamples the
 predicted chroma to the full resolution with a guided filter that follows the photo's
 own lightness, and joins it to the original L: the output keeps every detail of the scan
 and changes chroma only.
@@ -87,7 +87,7 @@ def check_image(image: Any) -> np.ndarray:
 
 
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """Size at which the network runs: long side `size`, never larger than the image."""
+    """Size at which chroma is predicted: long side `size`, never larger than the image."""
     long_side = max(height, width)
     if long_side <= size:
         return height, width

@@ -77,8 +77,9 @@ class PreferencesDialog(QDialog):
         self.working_size.setSingleStep(32)
         self.working_size.setSuffix(" px")
         self.working_size.setValue(settings.working_size)
-        self.working_size.setToolTip("Long side of the image the network sees. Larger: finer colour detail, "
-                                     "slower. The result always has the photo's full resolution.")
+        self.working_size.setToolTip("Long side of the image on which hints are spread and colour is predicted "
+                                     "(a model with a native size runs its network at that size). Larger: finer "
+                                     "colour detail, slower. The result always has the photo's full resolution.")
         form.addRow("Working size:", self.working_size)
 
         self.model = QComboBox()
