@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faded", action="store_true", help="give each photo a random faded or tinted look first")
     p.add_argument("--native-size", type=int, default=None, help="override the model's native size (0: none)")
     p.add_argument("--scale-blend", type=float, default=None,
-                   help="override the model's scale_blend (hints at which the working-size pass weighs half)")
+                   help="override the model's scale_blend (hint count at which the working-size fill is half the fill)")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:

@@ -207,7 +207,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-correction", type=float, default=None,
                    help="override the model's hint_correction (share of the network's correction kept with hints)")
     p.add_argument("--native-size", type=int, default=None,
-                   help="override the model's native size (the long side it also runs at; 0: none)")
+                   help="override the model's native size (the long side its network runs at; 0: none)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
     p.add_argument("--threads", type=int, default=0)
 

@@ -466,16 +466,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-correction", type=float, default=None,
                    help="with --finalize: share of the network's correction of the fill kept once there are hints")
     p.add_argument("--native-size", type=int, default=None,
-                   help="with --finalize: long side of the photos the network learnt from; the engine also runs "
-                        "it at this size (0: only at the working size)")
+                   help="with --finalize: long side of the photos the network learnt from; the engine runs it "
+                        "at this size (0: at the working size)")
     p.add_argument("--scale-blend", type=float, default=None,
-                   help="with --finalize and --native-size: hint count at which the working-size pass weighs half")
+                   help="with --finalize and --native-size: hint count at which the hint fill computed at the "
+                        "working size makes up half of the fill under the network's correction")
 
 
 def finalize_model(src: str | Path, dst: str | Path, **meta: Any) -> None:
     """Copy a trained model file to `dst` (fp16) with extra metadata, e.g. the calibrated vividness."""
     from ..core.checkpoint import load_model
-
     from ..core.engine import Engine
 
     model, old = load_model(src)
