@@ -66,7 +66,16 @@ def _jacobi(u: torch.Tensor, wts: torch.Tensor, target: torch.Tensor, conf: torc
 
 
 def _padded_shape(h: int, w: int) -> tuple[int, int, int]:
-    levels = max(0, int(math.floor(math.log2(max(1, min(h, w)) / 8))))
+    """Pyramid levels below the image, and the padding that makes both sides divisible.
+
+    Levels are added until the coarsest short side is at most 12 px (6 to 12 px): hints
+    spread over the whole photo from there. A limit of 16 px left a 3:2 photo at the
+    network's 160 px native size (107 px short side) a level short of a square one, and a
+    hint then coloured little beyond its own region (val256 cropped to 3:2, 10 hints:
+    26.45 dB with this rule, 26.37 with that one; square photos and the 128 px training
+    crops get the same levels under both).
+    """
+    levels = max(0, math.ceil(math.log2(max(1, min(h, w)) / 12)))
     scale = 2 ** levels
     return levels, (-h) % scale, (-w) % scale
 
