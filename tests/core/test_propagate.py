@@ -80,3 +80,32 @@ def test_a_batch_is_filled_image_by_image() -> None:
         alone, _ = edge_aware_fill(lum[i:i + 1], hint_ab[i:i + 1], mask[i:i + 1])
         torch.testing.assert_close(fill[i:i + 1], alone, atol=1e-4, rtol=0)
     assert not fill[1].any()
+
+
+@pytest.mark.parametrize(("shape", "levels"), [((160, 160), 4), ((107, 160), 4), ((128, 128), 4), ((256, 256), 5),
+                                               ((170, 256), 4), ((12, 12), 0)])
+def test_pyramid_levels_stop_at_a_short_side_of_at_most_12_px(shape: tuple[int, int], levels: int) -> None:
+    """A 3:2 photo at the native 160 px gets the levels a square one gets (the coarsest
+    level's short side 6 to 12 px), so hints spread as far; training crops keep theirs."""
+    pyramid = affinity_pyramid(torch.rand(1, 1, *shape) * 100)
+    assert len(pyramid) == levels + 1
+    assert min(pyramid[-1][0].shape[-2:]) <= 12
+
+
+def test_a_hint_spreads_as_far_in_a_landscape_photo_as_in_a_square_one() -> None:
+    """Two hints at the two ends of a soft lightness ramp: each colour reaches as far from
+    its hint in both shapes (with a level too few, the 3:2 one's colours stayed
+    close around their hints: a quarter of the way across, 1 Lab unit against 12)."""
+    fills = []
+    for h in (160, 107):
+        lum = torch.linspace(40, 60, 160).repeat(1, 1, h, 1)
+        hint_ab = torch.zeros(1, 2, h, 160)
+        mask = torch.zeros(1, 1, h, 160)
+        for col, a in ((2, 40.0), (154, -40.0)):
+            hint_ab[0, 0, h // 2:h // 2 + 4, col:col + 4] = a
+            mask[0, 0, h // 2:h // 2 + 4, col:col + 4] = 1
+        fill, _ = edge_aware_fill(lum, hint_ab, mask)
+        fills.append(fill[0, 0])
+    square, wide = fills
+    assert abs(float(wide[53, 40]) - float(square[80, 40])) < 4.0
+    assert float(wide[53, 40]) > 5.0 and float(wide[53, 120]) < -5.0  # each side leans to its own hint
