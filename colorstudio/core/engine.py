@@ -142,6 +142,13 @@ def _setting(name: str, value: Any, top: float, rule: str) -> float:
     return float(value)
 
 
+def _pixel_size(name: str, value: Any, rule: str, zero_ok: bool = False) -> int:
+    """A size in pixels from the model file or the caller: an integer >= 16 (or 0, where that means none)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (value >= 16 or (zero_ok and value == 0)):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return value
+
+
 def _lightness_of(image: np.ndarray) -> np.ndarray:
     """Full-resolution L of a checked image (gray, RGB or RGBA: alpha plays no part)."""
     return lightness(image[..., :3] if image.ndim == 3 else image)
@@ -157,8 +164,7 @@ class Engine:
                  meta: dict[str, Any] | None = None, name: str = "model", vividness: float | None = None,
                  trust_hints: float | None = None, hint_correction: float | None = None,
                  native_size: int | None = None) -> None:
-        if not isinstance(working_size, int) or isinstance(working_size, bool) or working_size < 16:
-            raise ValueError(f"working size must be an integer >= 16, got {working_size!r}")
+        _pixel_size("working size", working_size, "an integer >= 16")
         self.device = resolve_device(device)
         # channels_last: oneDNN's (and cuDNN's) fast convolution layout, ~1.3x on a laptop CPU.
         self.model = model.to(self.device).eval().to(memory_format=torch.channels_last)
@@ -178,9 +184,7 @@ class Engine:
         # prior suffers: the network then runs at its native size, and with n hints the hint
         # fill at the working size makes up n / (n + scale_blend) of the fill under its correction.
         native = self.meta.get("native_size", 0) if native_size is None else native_size
-        if not isinstance(native, int) or isinstance(native, bool) or not (native == 0 or native >= 16):
-            raise ValueError(f"native_size must be 0 (none) or an integer >= 16, got {native!r}")
-        self.native_size = native
+        self.native_size = _pixel_size("native_size", native, "0 (none) or an integer >= 16", zero_ok=True)
         self.scale_blend = _setting("scale_blend", self.meta.get("scale_blend", 25.0), 1e6, "a number >= 0")
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
