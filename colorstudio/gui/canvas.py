@@ -294,6 +294,11 @@ class Canvas(QWidget):
                 p.setPen(QPen(QColor(255, 214, 0), 2))
                 p.drawRect(ring)
 
+    @property
+    def dragging(self) -> bool:
+        """A hint is being dragged (the mouse button is still down)."""
+        return self._drag_index >= 0 and self._dragging
+
     # -- mouse: intents ---------------------------------------------------------------------
     def _inside(self, x: float, y: float) -> bool:
         return 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.document = self.session.document
         self.undo_group = self.session.undo_group
         self._selected = -1
+        self._hints_before: tuple[Hint, ...] = ()  # document.hints as of the last hints_changed
         self._drag_ids = itertools.count(1)
         self._drag = next(self._drag_ids)
         self._resize_gesture = next(self._drag_ids)
@@ -201,6 +202,11 @@ class MainWindow(QMainWindow):
             return None
         return ab_to_rgb(float(lab[0]), float(lab[1]) / s, float(lab[2]) / s)
 
+    @property
+    def selected(self) -> int:
+        """Index of the selected hint in document.hints, or -1."""
+        return self._selected
+
     def select_hint(self, index: int) -> None:
         hints = self.document.hints
         index = index if 0 <= index < len(hints) else -1
@@ -232,9 +238,7 @@ class MainWindow(QMainWindow):
 
     def remove_hint(self, index: int) -> None:
         if 0 <= index < len(self.document.hints):
-            self._push(commands.remove_hint(self.document, index))
-            self.select_hint(-1 if self._selected == index else
-                             self._selected - (1 if self._selected > index else 0))
+            self._push(commands.remove_hint(self.document, index))  # the selection follows (_hints_changed)
 
     def delete_selected(self) -> None:
         if self._selected >= 0:
@@ -268,12 +272,31 @@ class MainWindow(QMainWindow):
 
     # -- document -> views, inference, autosave -------------------------------------------------
     def _hints_changed(self, hints: tuple[Hint, ...]) -> None:
-        if self._selected >= len(hints):
-            self._selected = -1
-        self.canvas.set_hints(hints, self._selected)
-        self.hint_panel.set_hints(hints, self._selected)
+        before, self._hints_before = self._hints_before, hints
+        i = self._selected
+        if 0 <= i < len(before) and len(hints) != len(before):
+            # A hint was added or removed (an edit, undo or redo): the selection stays
+            # with the hint it was on, or is dropped with it.
+            i = hints.index(before[i]) if before[i] in hints else -1
+        if not 0 <= i < len(hints):
+            i = -1
+        if i != self._selected:
+            self.select_hint(i)  # markers, list, colour panel and suggestions for the new selection
+        else:
+            self.canvas.set_hints(hints, i)
+            self.hint_panel.set_hints(hints, i)
+            if i >= 0 and len(hints) == len(before) and hints[i] != before[i]:
+                self._selected_hint_edited(hints[i], before[i])
+            self._update_actions()
         self._request_preview()
-        self._update_actions()
+
+    def _selected_hint_edited(self, hint: Hint, was: Hint) -> None:
+        """Keep the colour panel on the selected hint after an edit to it (undo and redo
+        included); a drag in progress asks for suggestions once, when it ends."""
+        if hint.rgb != self.colour_panel.current:
+            self.colour_panel.set_current(hint.rgb, self._lightness_at(hint.x, hint.y))
+        if (hint.x, hint.y) != (was.x, was.y) and not self.canvas.dragging:
+            self._request_suggestions(self._selected)
 
     def _image_changed(self) -> None:
         doc = self.document

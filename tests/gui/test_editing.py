@@ -146,6 +146,53 @@ def test_select_recolour_from_suggestions_and_gamut(win, qtbot) -> None:  # noqa
     assert win.document.hints[0].rgb != swatch.rgb
 
 
+def test_selection_follows_its_hint_when_undo_adds_one_before_it(win, qtbot) -> None:  # noqa: ANN001
+    for x in (0.3, 0.6):
+        qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, x, x))
+    a, b = win.document.hints
+    assert win.selected == 1
+    win.remove_hint(0)
+    assert win.document.hints == (b,) and win.selected == 0
+    win.undo_stack.undo()  # a comes back in front of the selected b
+    assert win.document.hints == (a, b)
+    assert win.selected == 1
+    win.colour_panel.choose((10, 200, 30))  # so a recolour changes b, the hint the user selected
+    assert win.document.hints[0] == a and win.document.hints[1].rgb == (10, 200, 30)
+
+
+def test_undoing_the_selected_hint_away_clears_its_suggestions(win, qtbot) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.4, 0.4))
+    swatches = win.colour_panel.suggestion_swatches
+    qtbot.waitUntil(lambda: swatches[0].rgb is not None, timeout=10000)
+    win.undo_stack.undo()
+    assert win.document.hints == () and win.selected == -1
+    assert all(s.rgb is None for s in swatches)
+    assert not win.act_delete.isEnabled()
+
+
+def test_undo_of_an_edit_to_the_selected_hint_refreshes_the_colour_panel(win, qtbot) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.3, 0.5))
+    (start,) = win.document.hints
+    win.colour_panel.choose((10, 200, 30))
+    assert win.document.hints[0].rgb == (10, 200, 30)
+    win.undo_stack.undo()
+    assert win.document.hints == (start,) and win.selected == 0
+    assert win.colour_panel.current == start.rgb  # the panel shows the colour the hint has again
+    # Undoing a drag puts the hint back; its suggestions are asked for where it is now.
+    p = canvas_point(win, 0.3, 0.5)
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, pos=p)
+    for i in range(1, 6):
+        qtbot.mouseMove(win.canvas, pos=p + QPoint(10 * i, 0))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, pos=p + QPoint(50, 0))
+    assert win.document.hints[0].x > start.x
+    jobs = win.controller.started_jobs
+    seen = len(jobs)
+    win.undo_stack.undo()
+    assert win.document.hints == (start,)
+    qtbot.waitUntil(lambda: any(j.kind == "suggest" and j.point == (start.x, start.y) for j in jobs[seen:]),
+                    timeout=10000)
+
+
 def test_hide_markers_and_split_view(win, qtbot) -> None:  # noqa: ANN001
     qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.5, 0.5))
     win.act_markers.setChecked(False)
