@@ -219,13 +219,19 @@ class MainWindow(QMainWindow):
         if index >= 0:
             hint = hints[index]
             self.colour_panel.set_current(hint.rgb, self._lightness_at(hint.x, hint.y))
-            self.size_spin.blockSignals(True)
-            self.size_spin.setValue(hint.size * 100)
-            self.size_spin.blockSignals(False)
+            self._show_size(hint.size)
             self._request_suggestions(index)
         else:
             self.colour_panel.set_suggestions([], "Select a hint to see the model's suggestions")
         self._update_actions()
+
+    def _show_size(self, size: float) -> None:
+        """The size box shows `size` (a hint's) without resizing anything."""
+        if abs(self.size_spin.value() - size * 100) < 1e-9:
+            return  # no rewrite of the box while the user types in it
+        self.size_spin.blockSignals(True)
+        self.size_spin.setValue(size * 100)
+        self.size_spin.blockSignals(False)
 
     def _move_requested(self, index: int, x: float, y: float) -> None:
         if 0 <= index < len(self.document.hints):
@@ -291,10 +297,11 @@ class MainWindow(QMainWindow):
         self._request_preview()
 
     def _selected_hint_edited(self, hint: Hint, was: Hint) -> None:
-        """Keep the colour panel on the selected hint after an edit to it (undo and redo
-        included); a drag in progress asks for suggestions once, when it ends."""
+        """Keep the colour panel and the size box on the selected hint after an edit to it (undo
+        and redo included); a drag in progress asks for suggestions once, when it ends."""
         if hint.rgb != self.colour_panel.current:
             self.colour_panel.set_current(hint.rgb, self._lightness_at(hint.x, hint.y))
+        self._show_size(hint.size)
         if (hint.x, hint.y) != (was.x, was.y) and not self.canvas.dragging:
             self._request_suggestions(self._selected)
 

@@ -178,6 +178,11 @@ def test_undo_of_an_edit_to_the_selected_hint_refreshes_the_colour_panel(win, qt
     win.undo_stack.undo()
     assert win.document.hints == (start,) and win.selected == 0
     assert win.colour_panel.current == start.rgb  # the panel shows the colour the hint has again
+    win.size_spin.setValue(start.size * 300)
+    assert win.document.hints[0].size == pytest.approx(start.size * 3)
+    win.undo_stack.undo()
+    assert win.document.hints == (start,)
+    assert win.size_spin.value() == pytest.approx(start.size * 100)  # and its size
     # Undoing a drag puts the hint back; its suggestions are asked for where it is now.
     p = canvas_point(win, 0.3, 0.5)
     qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, pos=p)
