@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from colorstudio.core.hints import Hint
 
-from .conftest import canvas_point
+from .conftest import canvas_point, write_gray
 
 
 @pytest.fixture
@@ -168,6 +168,16 @@ def test_undoing_the_selected_hint_away_clears_its_suggestions(win, qtbot) -> No
     assert win.document.hints == () and win.selected == -1
     assert all(s.rgb is None for s in swatches)
     assert not win.act_delete.isEnabled()
+
+
+def test_opening_another_photo_clears_the_suggestions_of_the_last_ones_hint(win, qtbot, tmp_path) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.4, 0.4))
+    swatches = win.colour_panel.suggestion_swatches
+    qtbot.waitUntil(lambda: swatches[0].rgb is not None, timeout=10000)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        assert win.open_image(write_gray(tmp_path / "other.png", 64, 64))
+    assert win.selected == -1 and win.document.hints == ()
+    assert all(s.rgb is None for s in swatches)
 
 
 def test_undo_of_an_edit_to_the_selected_hint_refreshes_the_colour_panel(win, qtbot) -> None:  # noqa: ANN001
