@@ -29,6 +29,12 @@ MINUTES=${MINUTES:-6}
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-256}
 LR=${LR:-2e-3}
+# Magnification range of the training photos: the engine runs the network at 160 px
+# (native_size), the scale of the 144-176 px training photos, so little magnification.
+SCALE=${SCALE:-1.0 1.5}
+# Native size the new model is evaluated at (what `--finalize --native-size` will store;
+# 0: the working size). The shipped default stores its own.
+NATIVE=${NATIVE:-160}
 EVERY=${EVERY:-1}
 EVAL_SECONDS=${EVAL_SECONDS:-120}
 EVAL=${EVAL:-1}  # 0: no evaluation there (then val256 need not travel)
@@ -39,6 +45,7 @@ WORKERS=${WORKERS:-$(( $(nproc) > 10 ? 8 : ($(nproc) > 3 ? $(nproc) - 2 : 1) ))}
 CACHE=${CACHE:-/tmp/colorstudio-cache}
 INIT=${INIT:-resources/models/default.pt}
 
+read -r -a scale <<< "$SCALE"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
@@ -68,13 +75,13 @@ command -v nvidia-smi >/dev/null && [ "$DEVICE" != cpu ] && \
     { nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 10 > "$OUT/gpu.csv" 2>&1 & }
 "$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$CACHE" --preset "$PRESET" --init "$INIT" \
     --device "$DEVICE" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --reg-loss log-mse --ce-weight 0.04 \
-    --colour-shift 0.5 --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 \
+    --colour-shift 0.5 --scale "${scale[@]}" --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 \
     | tee "$OUT/train.log"
 rm -f "$OUT/model.pt.state"  # only the model travels back
 [ "$EVAL" = 0 ] && exit 0
 for m in new default; do
-    model=$OUT/model.pt; [ "$m" = new ] || model=default
+    model=(--model "$OUT/model.pt" --native-size "$NATIVE"); [ "$m" = new ] || model=(--model default)
     timeout "$EVAL_SECONDS" "$PY" -m colorstudio eval --data "$PACK/val256" --every "$EVERY" --device "$DEVICE" \
-        --no-levin --model "$model" --json "$OUT/eval-$m.json" 2>&1 | tee "$OUT/eval-$m.txt" \
+        --no-levin "${model[@]}" --json "$OUT/eval-$m.json" 2>&1 | tee "$OUT/eval-$m.txt" \
         || echo "eval of $m: stopped"
 done
