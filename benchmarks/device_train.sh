@@ -75,7 +75,8 @@ command -v nvidia-smi >/dev/null && [ "$DEVICE" != cpu ] && \
     { nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 10 > "$OUT/gpu.csv" 2>&1 & }
 "$PY" -m colorstudio train --data "$PACK/train" --cache-dir "$CACHE" --preset "$PRESET" --init "$INIT" \
     --device "$DEVICE" --batch "$BATCH" --lr "$LR" --workers "$WORKERS" --reg-loss log-mse --ce-weight 0.04 \
-    --colour-shift 0.5 --scale "${scale[@]}" --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" --out "$OUT/model.pt" 2>&1 \
+    --colour-shift 0.5 --scale "${scale[@]}" --minutes "$MINUTES" --checkpoint-minutes "$CKPT_MINUTES" \
+    --out "$OUT/model.pt" 2>&1 \
     | tee "$OUT/train.log"
 rm -f "$OUT/model.pt.state"  # only the model travels back
 [ "$EVAL" = 0 ] && exit 0

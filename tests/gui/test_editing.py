@@ -170,7 +170,7 @@ def test_undoing_the_selected_hint_away_clears_its_suggestions(win, qtbot) -> No
     assert not win.act_delete.isEnabled()
 
 
-def test_opening_another_photo_clears_the_suggestions_of_the_last_ones_hint(win, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_opening_another_photo_clears_the_last_ones_suggestions(win, qtbot, tmp_path) -> None:  # noqa: ANN001
     qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.4, 0.4))
     swatches = win.colour_panel.suggestion_swatches
     qtbot.waitUntil(lambda: swatches[0].rgb is not None, timeout=10000)
