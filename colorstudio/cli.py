@@ -122,7 +122,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     rgb = engine.colorize(image.pixels, hints, saturation=args.saturation)
     note = f"Colorized by ColorStudio {__version__} (model: {engine.name}, {len(hints)} hints); not the original scan"
     write_image(dst, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=args.quality,
-                description=note)
+                description=note, dpi=image.dpi)
     for n in image.notes:
         print(f"{src}: {n}", file=sys.stderr)
     return 0

@@ -180,7 +180,7 @@ class _Worker(QObject):
         meta = job.export_meta
         write_image(job.target, rgb, alpha=meta.get("alpha"), exif=meta.get("exif"),
                     icc_profile=meta.get("icc_profile"), quality=int(meta.get("quality", 95)),
-                    description=meta.get("description"))
+                    description=meta.get("description"), dpi=meta.get("dpi"))
         return job.target
 
 

@@ -174,6 +174,25 @@ def test_16bit_alpha_and_rotation_survive(tmp_path: Path, out_dir: Path, tiny_mo
     assert read_image(out_dir / "rotated.jpg").pixels.shape == (64, 48, 3)  # turned once, and only once
 
 
+def test_scan_resolution_and_camera_metadata_survive(tmp_path: Path, out_dir: Path, tiny_model_path: Path,
+                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    model = ["--model", str(tiny_model_path), "--device", "cpu"]
+    scan = tmp_path / "scan600.tif"
+    Image.fromarray(gray_image()).save(scan, dpi=(600, 600))
+    for ext in ("png", "jpg", "tif"):
+        assert colorize(capfd, str(scan), "-o", str(out_dir / f"scan.{ext}"), *model) == (0, "")
+        assert read_image(out_dir / f"scan.{ext}").dpi == (600.0, 600.0)  # prints at the scan's size
+
+    camera = tmp_path / "camera.jpg"  # EXIF with a sub-directory, as every camera writes it
+    exif = Image.Exif()
+    exif[0x010F] = "Nikon"
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:01 10:00:00"
+    Image.fromarray(gray_image()).convert("RGB").save(camera, exif=exif.tobytes())
+    assert colorize(capfd, str(camera), "-o", str(out_dir / "camera.tif"), *model) == (0, "")
+    with Image.open(out_dir / "camera.tif") as im:
+        assert im.getexif()[0x010F] == "Nikon" and im.getexif()[0x0132] == "1962:07:01 10:00:00"
+
+
 def test_non_ascii_names_and_tiny_images(tmp_path: Path, tiny_model_path: Path,
                                          capfd: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "Фото 1950 — été"

@@ -166,6 +166,19 @@ def test_outputs_keep_format_depth_and_provenance(collection: Path, tmp_path: Pa
     tif.load()
 
 
+def test_outputs_keep_the_scan_resolution(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    src = tmp_path / "in"
+    src.mkdir()
+    gray = np.tile(np.arange(40, dtype=np.uint8) * 6, (30, 1))
+    Image.fromarray(gray).save(src / "scan.png", dpi=(1200, 1200))
+    Image.fromarray(gray).save(src / "print.jpg", dpi=(300, 300))
+    out = tmp_path / "out"
+    results = run_batch(find_photos(src), BatchOptions(out, input_root=src), tiny_engine)
+    assert [r.status for r in results] == ["done", "done"]
+    assert read_image(out / "scan.png").dpi == (1200.0, 1200.0)
+    assert read_image(out / "print.jpg").dpi == (300.0, 300.0)
+
+
 def test_sidecar_hints_are_used(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
     src = collection / "hinted.png"
     run_batch([src], BatchOptions(tmp_path / "out", input_root=collection), tiny_engine)

@@ -701,3 +701,87 @@ def test_to_8bit_rounds_16_bit_codes_and_leaves_8_bit_alone() -> None:
     assert to_8bit(codes).dtype == np.uint8
     eight = np.arange(256, dtype=np.uint8)
     assert to_8bit(eight) is eight
+
+
+# -- resolution (dots per inch): a 600 dpi scan prints at its size after colorizing ---------
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "tif", "bmp"])
+def test_resolution_is_read(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"scan.{ext}"
+    Image.fromarray(smooth_rgb()[..., 0]).save(path, dpi=(1200, 600))
+    assert read_image(path).dpi == (1200.0, 600.0)  # PNG and BMP store pixels per metre: rounded back
+    plain = tmp_path / f"plain.{ext}"
+    Image.fromarray(smooth_rgb()[..., 0]).save(plain)
+    assert read_image(plain).dpi in (None, (72.0, 72.0), (96.0, 96.0))  # the format's own default, if any
+
+
+def test_resolution_of_a_16bit_tiff_and_a_turned_photo(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "scan16.tif"
+    tifffile.imwrite(path, noise((20, 30), np.uint16, seed=30), resolution=(2400, 1200), resolutionunit="INCH")
+    assert read_image(path).dpi == (2400.0, 1200.0)
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned by 90 degrees: the photo's horizontal axis is the file's vertical one
+    Image.fromarray(smooth_rgb()).save(turned, exif=exif.tobytes(), dpi=(300, 600))
+    loaded = read_image(turned)
+    assert loaded.pixels.shape[:2] == (64, 48) and loaded.dpi == (600.0, 300.0)
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "tif", "bmp"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_resolution_is_written(tmp_path: Path, ext: str, dtype: type) -> None:
+    exif, _ = _source_metadata()
+    path = tmp_path / f"out.{ext}"
+    write_image(path, noise((10, 12, 3), dtype, seed=31), exif=exif, description="Colorized", dpi=(600, 300))
+    assert read_image(path).dpi == (600.0, 300.0)
+    if ext == "png" and dtype == np.uint16:  # OpenCV's PNG: our own pHYs chunk, CRC checked
+        assert b"pHYs" in _png_chunks(path.read_bytes()) and images._png_is_whole(path.read_bytes())
+    if ext != "bmp":  # the EXIF resolution agrees with the format's own field
+        tags = Image.open(path).getexif()
+        assert (float(tags[0x011A]), float(tags[0x011B]), tags[0x0128]) == (600.0, 300.0, 2)
+
+
+def test_resolution_is_left_out_where_the_format_has_none(tmp_path: Path) -> None:
+    write_image(tmp_path / "out.webp", smooth_rgb(), dpi=(600, 600))
+    assert read_image(tmp_path / "out.webp").dpi is None
+    write_image(tmp_path / "plain16.png", noise((10, 12, 3), np.uint16, seed=32), dpi=None)
+    assert b"pHYs" not in _png_chunks((tmp_path / "plain16.png").read_bytes())
+
+
+@pytest.mark.parametrize("dpi", [(0, 300), (300, -1), (float("nan"), 300), (300, float("inf")), (300,), "600"])
+def test_bad_resolution_is_refused(tmp_path: Path, dpi: Any) -> None:
+    with pytest.raises(ImageWriteError, match="resolution"):
+        write_image(tmp_path / "out.png", smooth_rgb(), dpi=dpi)
+    assert not (tmp_path / "out.png").exists()
+
+
+# -- 8-bit TIFF from a camera file: EXIF with sub-directories (Pillow's libtiff writer failed on them) --
+
+@pytest.mark.parametrize("with_tifffile", [True, False], ids=["tifffile", "pillow"])
+@pytest.mark.parametrize("with_alpha", [False, True], ids=["rgb", "rgba"])
+def test_8bit_tiff_from_exif_with_sub_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  with_tifffile: bool, with_alpha: bool) -> None:
+    import sys
+
+    if with_tifffile:
+        pytest.importorskip("tifffile")
+    else:
+        monkeypatch.setitem(sys.modules, "tifffile", None)  # import tifffile raises ImportError
+    exif = Image.Exif()
+    exif.load(_source_metadata()[0])  # Make, DateTime and an EXIF directory with DateTimeOriginal
+    exif.get_ifd(0x8825)[1] = "N"  # and a GPS directory
+    rgb = noise((20, 30, 3), np.uint8, seed=33)
+    alpha = noise((20, 30), np.uint8, seed=34) if with_alpha else None
+    path = tmp_path / "out.tif"
+    write_image(path, rgb, alpha=alpha, exif=exif.tobytes(), description="Colorized", dpi=(300, 300))
+    back = read_image(path)
+    np.testing.assert_array_equal(back.pixels, rgb)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, alpha)
+    assert back.dpi == (300.0, 300.0)
+    with Image.open(path) as im:
+        tags = im.getexif()
+        assert tags[0x010F] == "Nikon" and tags[0x010E] == "Colorized"
+        # tifffile puts the photo's own date in DateTime; Pillow keeps the main directory's
+        assert tags[0x0132] == ("1962:07:01 10:00:00" if with_tifffile else "2003:04:05 06:07:08")

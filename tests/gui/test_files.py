@@ -74,6 +74,17 @@ def test_export_full_resolution_keeps_lightness(make_window, tiny_engine, tmp_pa
     assert src.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_export_keeps_the_scan_resolution(make_window, tiny_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    src = tmp_path / "scan.tif"
+    Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))).save(src, dpi=(800, 800))
+    win = make_window(tiny_engine)
+    open_and_wait(win, src, qtbot)
+    out = tmp_path / "scan_color.jpg"
+    with qtbot.waitSignal(win.export_finished, timeout=60000):
+        assert win.export_to(out)
+    assert read_image(out).dpi == (800.0, 800.0)
+
+
 def test_export_refuses_the_original(make_window, fake_engine, photo, qtbot, messages) -> None:  # noqa: ANN001
     win = make_window(fake_engine)
     open_and_wait(win, photo, qtbot)
