@@ -11,7 +11,8 @@ python anywhere), no PYTHONPATH, no DISPLAY. Checks:
   1. `colorize photo.png -o out.png --hints hints.json`: exit 0; out.png exists, same
      size as the photo, and keeps its lightness (CIE L within a small tolerance);
   2. `gui --smoke-test photo.png` offscreen: exit 0 and "smoke test ok" printed;
-     `batch scans -o colorized`: one output per photo, same size, input folder untouched;
+     `batch scans -o colorized --format tif`: one output per photo, same size, TIFF at the
+     scans' 600 dpi (written by the bundled tifffile), input folder untouched;
   3. a missing and a corrupt bundled model (COLORSTUDIO_RESOURCES): the CLI fails with a
      one-line error naming the model, no traceback; the GUI fails likewise, without
      hanging on a dialog;
@@ -84,7 +85,7 @@ def make_photo(path: Path, width: int = 160, height: int = 120) -> None:
     img = np.where((x > 40) & (x < 110) & (y > 35), 70, img)
     img = np.where((x > 50) & (x < 100) & (y > 45) & (y < 60) & ((x // 8) % 2 == 0), 180, img)
     img = np.where(y > 95, 120 + 25 * np.sin(x / 3.0) * np.cos(y / 2.0), img)
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "L").save(path)
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "L").save(path, dpi=(600, 600))
 
 
 def write_hints(path: Path) -> None:
@@ -191,7 +192,7 @@ def test_batch(run: Runner, work: Path) -> None:
     for i, size in enumerate([(96, 64), (64, 80)]):
         make_photo(src / f"scan {i}.png", *size)
     before = snapshot(src)
-    proc = run.run(["batch", "scans", "-o", "colorized"], cwd=work)
+    proc = run.run(["batch", "scans", "-o", "colorized", "--format", "tif"], cwd=work)
     if "No module named 'colorstudio.core.batch'" in proc.stderr:
         print("    skipped: this source tree has no colorstudio.core.batch yet")
         return
@@ -202,6 +203,10 @@ def test_batch(run: Runner, work: Path) -> None:
         check(len(outs) == 1, f"batch wrote {len(outs)} outputs for {photo.name}: {outs}", proc)
         with Image.open(photo) as a, Image.open(outs[0]) as b:
             check(a.size == b.size, f"batch output {outs[0].name} is {b.size}, input {a.size}")
+            check(b.format == "TIFF" and tuple(b.info.get("dpi", ())) == (600, 600),
+                  f"batch output {outs[0].name}: {b.format}, {b.info.get('dpi')} dpi; want TIFF, 600 dpi")
+            # the horizontal predictor: written by the bundled tifffile, not Pillow's fallback
+            check(b.tag_v2.get(317) == 2, f"batch output {outs[0].name} was not written by tifffile")
     check(snapshot(src) == before, "batch changed its input folder")
 
 
