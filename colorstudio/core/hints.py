@@ -152,7 +152,8 @@ def load_hints(path: str | os.PathLike[str]) -> tuple[Hint, ...]:
     except OSError as exc:
         raise HintsFileError(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        # utf-8-sig: a byte-order mark, as Windows editors write one, is skipped
+        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise HintsFileError(f"{p}: not UTF-8 text") from None
     except (json.JSONDecodeError, ValueError) as exc:
@@ -172,7 +173,7 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint]) -> None:
     extra: dict[str, Any] = {}
     if p.exists():
         try:
-            old = json.loads(p.read_text("utf-8"), parse_constant=_refuse_constant)
+            old = json.loads(p.read_text("utf-8-sig"), parse_constant=_refuse_constant)
             if isinstance(old, dict):
                 extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")}
         except (OSError, ValueError, RecursionError):

@@ -167,12 +167,18 @@ def test_unknown_keys_are_preserved_or_ignored(tmp_path: Path) -> None:
     assert len(load_hints(path)) == 2
 
 
-def test_files_are_utf8_and_a_bom_is_refused_with_a_message(tmp_path: Path) -> None:
+def test_files_are_utf8_and_a_bom_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "h.json"
     save_hints(path, (Hint(0.5, 0.5, (1, 2, 3), extra=(("label", "ciel d'été"),)),))
     assert "ciel d'été" in path.read_bytes().decode("utf-8")
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc([])).encode())
-    with pytest.raises(HintsFileError, match=str(path.name)):
+    # as Windows Notepad saves it: a byte-order mark before the JSON (RFC 8259 lets readers skip it)
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc([{"x": 0.5, "y": 0.25, "color": "#B42823"}],
+                                                      app="kept")).encode())
+    assert load_hints(path) == (Hint(0.5, 0.25, (180, 40, 35)),)
+    save_hints(path, load_hints(path))  # saved without the mark, keeping the file's other keys
+    assert path.read_bytes()[:1] == b"{" and json.loads(path.read_text("utf-8"))["app"] == "kept"
+    path.write_bytes("\ufeff".encode("utf-16") + json.dumps(doc([])).encode("utf-16-le"))
+    with pytest.raises(HintsFileError, match=f"{path.name}: not UTF-8 text"):
         load_hints(path)
 
 
