@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging as py_logging
 import os
 import re
 import struct
@@ -41,6 +42,7 @@ DPI_FORMATS = ("JPEG", "PNG", "TIFF", "BMP")  # formats with a resolution field 
 _TIFF_LAYOUT_TAGS = (254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320,
                      322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532)
 
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 _SUB_IFD_POINTERS = (0x8769, 0x8825, 0xA005)  # EXIF, GPS and interoperability directories
 
 # We check sizes ourselves (with a clear message); Pillow's own bomb check would raise first.
@@ -108,6 +110,11 @@ def _read_dpi(im: Image.Image, orientation: int) -> tuple[float, float] | None:
         x, y = (float(v) for v in im.info["dpi"])
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
+    return _sane_dpi(x, y, orientation)
+
+
+def _sane_dpi(x: float, y: float, orientation: int) -> tuple[float, float] | None:
+    """(x, y) dots per inch of the upright photo, rounded to 0.1; None if absent or absurd."""
     # Pillow reports 1 dpi for a TIFF with no resolution; no scan or print has under 10
     if not all(np.isfinite(v) and MIN_READ_DPI <= v <= MAX_DPI for v in (x, y)):
         return None
@@ -115,13 +122,23 @@ def _read_dpi(im: Image.Image, orientation: int) -> tuple[float, float] | None:
     return (y, x) if orientation in (5, 6, 7, 8) else (x, y)  # these orientations swap the axes
 
 
+def _float_to_16bit(arr: np.ndarray) -> np.ndarray:
+    """Floating-point samples as 16-bit codes: 0..1 (the convention of scanning and HDR software),
+    else 8-bit (up to 255) or 16-bit code values; NaN is black, out-of-range values are clipped."""
+    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    peak = float(arr.max()) if arr.size else 0.0
+    scale = 65535.0 if peak <= 1.0 else 257.0 if peak <= 255.0 else 1.0
+    return np.clip(np.rint(arr * scale), 0, 65535).astype(np.uint16)
+
+
 def _from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     mode = im.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         return np.asarray(im).astype(np.uint16), None
-    if mode in ("I", "F"):
-        arr = np.asarray(im)
-        return np.clip(arr, 0, 65535).astype(np.uint16), None
+    if mode == "I":
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16), None
+    if mode == "F":
+        return _float_to_16bit(np.asarray(im)), None
     if mode == "1":
         return np.asarray(im.convert("L")), None
     if mode == "L":
@@ -146,12 +163,16 @@ def _quiet_decoders() -> Iterator[None]:
     logging = cv2.utils.logging
     level = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    tiff_log = py_logging.getLogger("tifffile")  # its warnings would reach stderr through logging.lastResort
+    tiff_log_was_disabled = tiff_log.disabled
+    tiff_log.disabled = True
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
         logging.setLogLevel(level)
+        tiff_log.disabled = tiff_log_was_disabled
 
 
 def _tiff_with_orientation_1(data: bytes) -> bytes | None:
@@ -208,13 +229,25 @@ def _is_whole_16bit_file(im: Image.Image, data: bytes) -> bool:
     """
     if im.format == "PNG":
         return len(data) > 24 and data[24] == 16 and _png_is_whole(data)
-    if im.format == "TIFF":
-        try:
-            bits = im.tag_v2.get(258, ())  # BitsPerSample
-            return 16 in (tuple(bits) if isinstance(bits, (tuple, list)) else (bits,))
-        except Exception:  # noqa: BLE001 - unreadable tags: let Pillow decide
-            return False
+    if im.format == "TIFF":  # OpenCV misreads 16-bit samples stored by plane (PlanarConfiguration 2)
+        return _tiff_bits(im) == 16 and _tiff_tag(im, 284) != 2
     return False
+
+
+def _tiff_tag(im: Image.Image, tag: int) -> Any:
+    try:
+        return im.tag_v2.get(tag)
+    except Exception:  # noqa: BLE001 - unreadable tags: as if absent
+        return None
+
+
+def _tiff_bits(im: Image.Image) -> int:
+    """The largest BitsPerSample of a TIFF (0 if unknown)."""
+    bits = _tiff_tag(im, 258)
+    try:
+        return max(int(b) for b in (bits if isinstance(bits, (tuple, list)) else (bits,)))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _read_cv2_16bit(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -234,6 +267,99 @@ def _read_cv2_16bit(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
     if arr.shape[2] == 3:
         return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), None
     return None
+
+
+def _check_size(p: Path, width: int, height: int, max_pixels: int) -> None:
+    if width < 1 or height < 1:
+        raise ImageReadError(f"{p}: image has no pixels ({width} x {height})")
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{p}: image is {width} x {height} = {_megapixels(width * height)} megapixels, over the limit of "
+            f"{_megapixels(max_pixels)} megapixels (raise it with --max-megapixels)"
+        )
+
+
+def _frame_notes(fmt: str, frames: int) -> list[str]:
+    if frames <= 1:
+        return []
+    if fmt == "TIFF":
+        return [f"multi-page file: only the first of {frames} pages is used"]
+    return [f"animated image: only the first of {frames} frames is used"]
+
+
+class _TiffLayoutError(ValueError):
+    """A well-formed TIFF whose pixels are not gray or RGB (with or without alpha)."""
+
+
+def _tiff_samples(page: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """A tifffile page's pixels as (colour, alpha): gray, gray + alpha, RGB or RGBA samples of 1 to 32
+    bits, integer or floating point, stored by pixel or by plane. _TiffLayoutError for other layouts."""
+    photometric, samples = int(page.photometric), int(page.samplesperpixel)
+    if photometric not in (0, 1, 2) or samples not in (1, 2, 3, 4) or (photometric == 2) != (samples >= 3):
+        raise _TiffLayoutError(f"photometric {photometric}, {samples} samples per pixel")
+    arr = page.asarray()
+    if arr.ndim == 3 and samples > 1 and int(page.planarconfig) == 2:  # separate planes: (samples, H, W)
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] != samples:
+        raise _TiffLayoutError(f"samples of shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        arr = _float_to_16bit(arr)
+    elif arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype.kind == "i" or arr.dtype.itemsize > 2:  # signed or 32-bit: 16-bit codes, clipped at 0
+        wide = np.clip(arr.astype(np.int64), 0, None)
+        shift = 0 if int(wide.max(initial=0)) <= 65535 else 8 * arr.dtype.itemsize - 16 - (arr.dtype.kind == "i")
+        arr = np.clip(wide >> shift, 0, 65535).astype(np.uint16)
+    colour = arr[:, :, :3] if samples >= 3 else arr[:, :, 0]
+    if photometric == 0:  # MinIsWhite
+        colour = np.iinfo(arr.dtype).max - colour
+    alpha = arr[:, :, samples - 1] if samples in (2, 4) else None
+    return np.ascontiguousarray(colour), None if alpha is None else np.ascontiguousarray(alpha)
+
+
+def _read_tifffile(data: bytes) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The first page's stored pixels by tifffile; None where it cannot decode them (LZW and JPEG
+    need the imagecodecs package, which is not installed), so another decoder is tried."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            return _tiff_samples(tif.pages.first)
+    except Exception:  # noqa: BLE001 - a missing codec or an unusual layout: OpenCV or Pillow decodes it
+        return None
+
+
+def _decode_tifffile(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
+    """A TIFF that Pillow cannot open (16-bit gray + alpha, floating-point RGB...), read by tifffile."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages.first
+            _check_size(p, int(page.imagewidth), int(page.imagelength), max_pixels)
+            colour, alpha = _tiff_samples(page)
+            frames, tags = len(tif.pages), page.tags
+    except ImageReadError:
+        raise
+    except _TiffLayoutError as exc:
+        raise ImageReadError(f"{p}: a TIFF layout this program cannot read ({exc})") from None
+    except Exception:  # noqa: BLE001 - tifffile cannot parse it either: truncated, damaged, or not a TIFF
+        raise ImageReadError(f"{p}: not an image file, or a format this program cannot read") from None
+    icc = tags["InterColorProfile"].value if "InterColorProfile" in tags else None
+    orientation = int(tags["Orientation"].value) if "Orientation" in tags else 1
+    dpi = None
+    if "XResolution" in tags and "YResolution" in tags:
+        unit = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
+        per_inch = {2: 1.0, 3: 2.54}.get(unit)  # inch, centimetre; 1 (no unit) says nothing about size
+        x, y = (float(n) / float(d) if d else 0.0 for n, d in (tags["XResolution"].value, tags["YResolution"].value))
+        dpi = _sane_dpi(x * per_inch, y * per_inch, orientation) if per_inch else None
+    if orientation in range(2, 9):
+        colour = _orient(colour, orientation)
+        alpha = _orient(alpha, orientation) if alpha is not None else None
+    return LoadedImage(np.ascontiguousarray(colour), None if alpha is None else np.ascontiguousarray(alpha),
+                       None, icc, "TIFF", frames, _frame_notes("TIFF", frames), dpi)
 
 
 def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -269,18 +395,14 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     try:
         im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        if data[:4] in _TIFF_MAGIC:  # a TIFF layout Pillow cannot open (16-bit gray + alpha, float RGB...)
+            return _decode_tifffile(p, data, max_pixels)
         raise ImageReadError(f"{p}: not an image file, or a format this program cannot read") from None
     width, height = im.size
-    if width < 1 or height < 1:
-        raise ImageReadError(f"{p}: image has no pixels ({width} x {height})")
-    if width * height > max_pixels:
-        raise ImageReadError(
-            f"{p}: image is {width} x {height} = {_megapixels(width * height)} megapixels, over the limit of "
-            f"{_megapixels(max_pixels)} megapixels (raise it with --max-megapixels)"
-        )
+    _check_size(p, width, height, max_pixels)
     fmt = im.format or ""
     frames = int(getattr(im, "n_frames", 1) or 1)
-    notes = [f"animated image: only the first of {frames} frames is used"] if frames > 1 else []
+    notes = _frame_notes(fmt, frames)
     try:
         orientation = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:  # noqa: BLE001 - unreadable EXIF: no rotation
@@ -298,7 +420,9 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
             im = Image.open(io.BytesIO(data))
             width, height = im.size
     im.seek(0)
-    pair = _read_cv2_16bit(data) if _is_whole_16bit_file(im, data) else None
+    pair = _read_tifffile(data) if fmt == "TIFF" and _tiff_bits(im) > 8 else None
+    if pair is None and _is_whole_16bit_file(im, data):
+        pair = _read_cv2_16bit(data)
     if pair is None or pair[0].shape[:2] != (height, width):
         im.load()
         pixels, alpha = _from_pil(im)

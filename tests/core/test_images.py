@@ -785,3 +785,70 @@ def test_8bit_tiff_from_exif_with_sub_directories(tmp_path: Path, monkeypatch: p
         assert tags[0x010F] == "Nikon" and tags[0x010E] == "Colorized"
         # tifffile puts the photo's own date in DateTime; Pillow keeps the main directory's
         assert tags[0x0132] == ("1962:07:01 10:00:00" if with_tifffile else "2003:04:05 06:07:08")
+
+
+# -- TIFF layouts from scanning and archive software ----------------------------------------
+
+def _ramp16(height: int = 30, width: int = 40) -> np.ndarray:
+    return (np.arange(height * width, dtype=np.float64).reshape(height, width) * 65535 / (height * width - 1)
+            ).round().astype(np.uint16)
+
+
+def test_floating_point_tiffs_are_read_as_0_to_1(tmp_path: Path) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    ramp = _ramp16()
+    gray = tmp_path / "gray32f.tif"  # Pillow opens this one (mode F)
+    Image.fromarray((ramp / 65535).astype(np.float32)).save(gray)
+    rgb = tmp_path / "rgb32f.tif"  # and not this one: tifffile reads it
+    tifffile.imwrite(rgb, np.dstack([ramp / 65535] * 3).astype(np.float32), photometric="rgb")
+    for path in (gray, rgb):
+        loaded = read_image(path)
+        assert loaded.pixels.dtype == np.uint16
+        assert np.abs(loaded.pixels.astype(int) - (ramp if path == gray else np.dstack([ramp] * 3))).max() <= 1
+    nan = tmp_path / "nan.tif"
+    tifffile.imwrite(nan, np.where(ramp > 30000, np.nan, ramp / 65535).astype(np.float32))
+    assert read_image(nan).pixels[ramp > 30000].max() == 0  # NaN is black, the rest is read
+
+
+@pytest.mark.parametrize("layout", ["gray+alpha", "planar rgb", "uint32", "multi-page", "big-endian"])
+def test_16bit_tiff_layouts(tmp_path: Path, layout: str) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    ramp, path = _ramp16(), tmp_path / "scan.tif"
+    if layout == "gray+alpha":  # Pillow cannot open it
+        tifffile.imwrite(path, np.dstack([ramp, 65535 - ramp]), photometric="minisblack",
+                         extrasamples=["unassalpha"], resolution=(600, 600), resolutionunit="INCH")
+    elif layout == "planar rgb":  # OpenCV reads its planes as pixels
+        tifffile.imwrite(path, np.stack([ramp, ramp // 2, ramp // 4]), photometric="rgb", planarconfig="separate")
+    elif layout == "uint32":  # Pillow reads it as signed
+        tifffile.imwrite(path, ramp.astype(np.uint32) * 65537)
+    elif layout == "multi-page":
+        tifffile.imwrite(path, np.stack([ramp, 65535 - ramp]))
+    else:
+        tifffile.imwrite(path, ramp, byteorder=">")
+    loaded = read_image(path)
+    want = np.dstack([ramp, ramp // 2, ramp // 4]) if layout == "planar rgb" else ramp
+    np.testing.assert_array_equal(loaded.pixels, want)
+    if layout == "gray+alpha":
+        np.testing.assert_array_equal(loaded.alpha, 65535 - ramp)
+        assert loaded.dpi == (600.0, 600.0)
+    assert loaded.notes == (["multi-page file: only the first of 2 pages is used"] if layout == "multi-page" else [])
+
+
+def test_lzw_16bit_tiff_is_read_without_imagecodecs(tmp_path: Path) -> None:
+    path = tmp_path / "lzw.tif"
+    rgb16 = noise((20, 30, 3), np.uint16, seed=35)
+    cv2.imwrite(str(path), cv2.cvtColor(rgb16, cv2.COLOR_RGB2BGR))  # OpenCV writes LZW
+    np.testing.assert_array_equal(read_image(path).pixels, rgb16)  # OpenCV decodes what tifffile cannot
+
+
+def test_tiff_tifffile_cannot_read_either_is_refused_with_a_message(tmp_path: Path,
+                                                                    capfd: pytest.CaptureFixture[str]) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    path = tmp_path / "cmyka.tif"  # five samples per pixel: neither Pillow nor our tifffile reader
+    tifffile.imwrite(path, noise((10, 12, 5), np.uint16, seed=36), photometric="separated",
+                     extrasamples=["unassalpha"])
+    expect_read_error(path, "a TIFF layout this program cannot read")
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(b"II*\x00" + b"\xff" * 60)
+    expect_read_error(damaged, "not an image file")
+    assert capfd.readouterr().err == ""  # no decoder or tifffile chatter
