@@ -29,7 +29,20 @@ from .errors import ImageReadError, ImageWriteError
 from .fileio import atomic_path
 
 DEFAULT_MAX_PIXELS = 250_000_000
-READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+def _pillow_reads(feature: str) -> bool:
+    try:
+        from PIL import features
+
+        return bool(features.check(feature))
+    except Exception:  # noqa: BLE001 - a Pillow that does not know the feature cannot read it
+        return False
+
+
+# JPEG 2000 (the archives' format) and AVIF where this Pillow was built with their codecs (its wheels are).
+READ_SUFFIXES = ((".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+                 + ((".jp2", ".j2k", ".jpx", ".jpf") if _pillow_reads("jpg_2000") else ())
+                 + ((".avif",) if _pillow_reads("avif") else ())
+                 + (".heic", ".heif"))  # not readable: listed so that a folder of them says why, not "no photos"
 WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
                  ".bmp": "BMP", ".webp": "WEBP"}
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
@@ -43,6 +56,7 @@ _TIFF_LAYOUT_TAGS = (254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278,
                      322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532)
 
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")  # ISO BMFF major brands
 _SUB_IFD_POINTERS = (0x8769, 0x8825, 0xA005)  # EXIF, GPS and interoperability directories
 
 # We check sizes ourselves (with a clear message); Pillow's own bomb check would raise first.
@@ -397,6 +411,9 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     except UnidentifiedImageError:
         if data[:4] in _TIFF_MAGIC:  # a TIFF layout Pillow cannot open (16-bit gray + alpha, float RGB...)
             return _decode_tifffile(p, data, max_pixels)
+        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+            raise ImageReadError(f"{p}: a HEIC/HEIF photo (as phones save them), which this program cannot read; "
+                                 "save it as JPEG or PNG first (the phone's or computer's photo app can)") from None
         raise ImageReadError(f"{p}: not an image file, or a format this program cannot read") from None
     width, height = im.size
     _check_size(p, width, height, max_pixels)

@@ -179,6 +179,27 @@ def test_outputs_keep_the_scan_resolution(tmp_path: Path, tiny_engine) -> None: 
     assert read_image(out / "print.jpg").dpi == (300.0, 300.0)
 
 
+def test_jpeg2000_archive_is_colorized_to_png_and_heic_says_why(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    from PIL import features
+
+    if not features.check("jpg_2000"):
+        pytest.skip("this Pillow has no JPEG 2000 codec")
+    src = tmp_path / "archive"
+    src.mkdir()
+    ramp = np.tile(np.arange(40, dtype=np.uint16) * 1600, (30, 1))
+    Image.fromarray(ramp).save(src / "plate 1.jp2", irreversible=False)  # 16-bit, lossless
+    Image.fromarray((ramp // 257).astype(np.uint8)).save(src / "plate 2.j2k", irreversible=False)
+    (src / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(500))
+    out = tmp_path / "out"
+    results = run_batch(find_photos(src), BatchOptions(out, input_root=src), tiny_engine)
+    assert [(r.input.name, r.status) for r in results] == [("IMG_0001.HEIC", "failed"), ("plate 1.jp2", "done"),
+                                                           ("plate 2.j2k", "done")]
+    assert "HEIC/HEIF photo" in results[0].error and "JPEG" in results[0].error  # says why, and what to do
+    first, second = read_image(out / "plate 1.png").pixels, read_image(out / "plate 2.png").pixels
+    assert first.dtype == np.uint16 and first.shape == (30, 40, 3)  # PNG keeps the 16 bits JPEG 2000 had
+    assert second.dtype == np.uint8 and second.shape == (30, 40, 3)
+
+
 def test_sidecar_hints_are_used(collection: Path, tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
     src = collection / "hinted.png"
     run_batch([src], BatchOptions(tmp_path / "out", input_root=collection), tiny_engine)

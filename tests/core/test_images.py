@@ -852,3 +852,40 @@ def test_tiff_tifffile_cannot_read_either_is_refused_with_a_message(tmp_path: Pa
     damaged.write_bytes(b"II*\x00" + b"\xff" * 60)
     expect_read_error(damaged, "not an image file")
     assert capfd.readouterr().err == ""  # no decoder or tifffile chatter
+
+
+# -- JPEG 2000 and AVIF (read by Pillow's own codecs), HEIC (refused with what to do) --------
+
+@pytest.mark.parametrize(("ext", "feature"), [("jp2", "jpg_2000"), ("avif", "avif")])
+def test_jpeg2000_and_avif_are_photos_where_pillow_reads_them(tmp_path: Path, ext: str, feature: str) -> None:
+    from PIL import features
+
+    if not features.check(feature):
+        assert f".{ext}" not in images.READ_SUFFIXES
+        pytest.skip(f"this Pillow has no {feature} codec")
+    assert f".{ext}" in images.READ_SUFFIXES
+    gray = smooth_rgb()[..., 1]
+    path = tmp_path / f"scan.{ext}"
+    Image.fromarray(gray).save(path, **({"irreversible": False} if ext == "jp2" else {"lossless": True}))
+    pixels = read_image(path).pixels
+    assert pixels.shape[:2] == gray.shape
+    error = np.abs(pixels.astype(int) - (gray[..., None] if pixels.ndim == 3 else gray)).max()
+    assert error <= (0 if ext == "jp2" else 6)  # lossless JPEG 2000; AVIF goes through YUV even when lossless
+
+
+def test_16bit_jpeg2000_keeps_16_bits(tmp_path: Path) -> None:
+    from PIL import features
+
+    if not features.check("jpg_2000"):
+        pytest.skip("this Pillow has no JPEG 2000 codec")
+    ramp = _ramp16()
+    path = tmp_path / "scan16.jp2"
+    Image.fromarray(ramp).save(path, irreversible=False)  # lossless
+    np.testing.assert_array_equal(read_image(path).pixels, ramp)
+
+
+def test_heic_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(256)) * 8)
+    message = expect_read_error(path, "HEIC/HEIF photo")
+    assert "JPEG or PNG" in message
