@@ -226,3 +226,30 @@ def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: AN
     options = dlg.options()
     assert options.input_root == folder and options.max_pixels == 5_000_000
     assert not dlg.selected.isEnabled()
+
+
+def test_folder_of_jpeg2000_and_heic(make_window, fake_engine, tmp_path, qtbot, messages) -> None:  # noqa: ANN001
+    from PIL import features
+
+    if not features.check("jpg_2000"):
+        pytest.skip("this Pillow has no JPEG 2000 codec")
+    root = tmp_path / "archive"
+    root.mkdir()
+    write_gray(root / "a.png", 160, 120)
+    Image.open(root / "a.png").save(root / "b.jp2")
+    (root / "c.heic").write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(500))
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        assert win.open_folder(root)
+    model = win.folder_model
+    assert [p.name for p in model.paths] == ["a.png", "b.jp2", "c.heic"]
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.next_photo()
+    assert win.document.path == root / "b.jp2" and win.document.image.pixels.shape == (120, 160)
+    assert not messages
+    win.next_photo()  # the HEIC: one message that says what to do; the JPEG 2000 stays open
+    assert len(messages) == 1 and "HEIC/HEIF photo" in messages[0][2] and "JPEG" in messages[0][2]
+    assert win.document.path == root / "b.jp2"
+    for row in range(3):
+        model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: len(model._thumbs) >= 2, timeout=10000)  # the strip survives the unreadable file
