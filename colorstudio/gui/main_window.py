@@ -22,7 +22,7 @@ from ..core.batch import BatchOptions, find_photos, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
-from ..core.images import READ_SUFFIXES, WRITE_FORMATS, read_image
+from ..core.images import READ_SUFFIXES, SIXTEEN_BIT_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
 from . import commands, ui
 from ._compat import freeze_startup_objects
@@ -562,10 +562,13 @@ class MainWindow(QMainWindow):
         if not doc.is_open:
             return
         ext = self.settings.export_format if f".{self.settings.export_format}" in WRITE_FORMATS else "jpg"
+        if doc.image.pixels.dtype == np.uint16 and f".{ext}" not in SIXTEEN_BIT_SUFFIXES:
+            ext = "tif"  # a 16-bit scan is offered a file type that keeps its 16 bits; JPEG stays one click away
         start_dir = Path(str(QSettings().value("export_dir", "") or doc.path.parent))
         default = start_dir / f"{doc.path.stem}_colorized.{ext}"
-        filters = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff)"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export colorized photo", str(default), filters)
+        filters = {"jpg": "JPEG (*.jpg *.jpeg)", "png": "PNG (*.png)", "tif": "TIFF (*.tif *.tiff)"}
+        path, chosen = QFileDialog.getSaveFileName(self, "Export colorized photo", str(default),
+                                                   ";;".join(filters.values()), filters.get(ext, filters["jpg"]))
         if not path:
             return
         if Path(path).suffix.lower() not in WRITE_FORMATS:

@@ -85,6 +85,32 @@ def test_export_keeps_the_scan_resolution(make_window, tiny_engine, tmp_path, qt
     assert read_image(out).dpi == (800.0, 800.0)
 
 
+def test_export_dialog_offers_a_16bit_type_for_a_16bit_scan(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                             monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[tuple[str, str]] = []
+
+    def fake_dialog(parent, caption, start, filters, selected="", *args):  # noqa: ANN001, ANN202
+        asked.append((start, selected))
+        return "", ""  # the user cancels
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_dialog))
+    main_window.QSettings().remove("export_dir")  # offered next to the photo
+    scan8, scan16 = write_gray(tmp_path / "print.png"), tmp_path / "scan16.png"
+    import cv2
+
+    cv2.imwrite(str(scan16), np.tile(np.arange(64, dtype=np.uint16) * 1000, (48, 1)))
+    win = make_window(fake_engine)
+    assert win.settings.export_format == "jpg"
+    for src in (scan8, scan16):
+        open_and_wait(win, src, qtbot)
+        win.export_dialog()
+    assert [(Path(start), selected) for start, selected in asked] == [
+        (tmp_path / "print_colorized.jpg", "JPEG (*.jpg *.jpeg)"),
+        (tmp_path / "scan16_colorized.tif", "TIFF (*.tif *.tiff)")]
+
+
 def test_export_refuses_the_original(make_window, fake_engine, photo, qtbot, messages) -> None:  # noqa: ANN001
     win = make_window(fake_engine)
     open_and_wait(win, photo, qtbot)
