@@ -126,7 +126,8 @@ class PreferencesDialog(QDialog):
         for fmt, label in (("jpg", "JPEG"), ("png", "PNG (16-bit kept)"), ("tif", "TIFF (16-bit kept)")):
             self.export_format.addItem(label, fmt)
         self._select(self.export_format, settings.export_format)
-        self.export_format.setToolTip("Default file type offered by Export")
+        self.export_format.setToolTip("Default file type offered by Export "
+                                      "(a 16-bit scan is offered TIFF instead of JPEG)")
         form.addRow("Export format:", self.export_format)
 
         self.jpeg_quality = QSpinBox()
