@@ -38,11 +38,13 @@ def _pillow_reads(feature: str) -> bool:
         return False
 
 
-# JPEG 2000 (the archives' format) and AVIF where this Pillow was built with their codecs (its wheels are).
+# Listed but not readable, so that a folder of phone photos says why they fail, not "no photos"
+UNREADABLE_SUFFIXES = (".heic", ".heif")
+# JPEG 2000 (the archives' format) and AVIF where this Pillow was built with their codecs (its wheels are)
 READ_SUFFIXES = ((".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif")
                  + ((".jp2", ".j2k", ".jpx", ".jpf") if _pillow_reads("jpg_2000") else ())
                  + ((".avif",) if _pillow_reads("avif") else ())
-                 + (".heic", ".heif"))  # not readable: listed so that a folder of them says why, not "no photos"
+                 + UNREADABLE_SUFFIXES)
 WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
                  ".bmp": "BMP", ".webp": "WEBP"}
 SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")

@@ -22,7 +22,7 @@ from ..core.batch import BatchOptions, find_photos, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
-from ..core.images import READ_SUFFIXES, SIXTEEN_BIT_SUFFIXES, WRITE_FORMATS, read_image
+from ..core.images import READ_SUFFIXES, SIXTEEN_BIT_SUFFIXES, UNREADABLE_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
 from . import commands, ui
 from ._compat import freeze_startup_objects
@@ -475,7 +475,9 @@ class MainWindow(QMainWindow):
         self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
         self.photos_dock.show()
         self._update_actions()
-        opened = self.open_image(photos[0]) if photos else True
+        # the first photo that can be read; HEIC is listed only to say why it is not colorized
+        first = next((p for p in photos if p.suffix.lower() not in UNREADABLE_SUFFIXES), photos[0]) if photos else None
+        opened = self.open_image(first) if first is not None else True
         if unlisted:  # after open_image, whose own message would replace this one
             self._report_unlisted(root, unlisted)
         elif not photos:

@@ -253,3 +253,16 @@ def test_folder_of_jpeg2000_and_heic(make_window, fake_engine, tmp_path, qtbot, 
     for row in range(3):
         model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
     qtbot.waitUntil(lambda: len(model._thumbs) >= 2, timeout=10000)  # the strip survives the unreadable file
+
+
+def test_folder_opens_on_its_first_readable_photo(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                  messages) -> None:
+    root = tmp_path / "phone"
+    root.mkdir()
+    (root / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(500))
+    write_gray(root / "scan.png", 160, 120)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        assert win.open_folder(root)
+    assert [p.name for p in win.folder_model.paths] == ["IMG_0001.HEIC", "scan.png"]
+    assert win.document.path == root / "scan.png" and not messages  # no error before the user asks for the HEIC
