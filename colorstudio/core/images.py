@@ -549,8 +549,9 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     for a file 1% smaller.
 
     TIFF tags carry the description, software, ICC profile, resolution, camera, artist and
-    copyright, and the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime; tifffile cannot write
-    an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not carried.
+    copyright, and the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime;
+    tifffile cannot write an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not
+    carried.
     """
     try:
         import tifffile  # scikit-image's dependency; imported here, it costs nothing when unused
