@@ -219,9 +219,14 @@ class BatchRun(QObject):
         left = f" – about {_duration(elapsed / done * (total - done))} left" if done else ""
         self.progress.setLabelText(f"{done} of {total} done{left}\n{Path(current).name}")
 
+    def _close_progress(self) -> None:
+        # QProgressDialog emits canceled() when it closes: that is not the user's Cancel.
+        self.progress.canceled.disconnect(self.cancel)
+        self.progress.close()
+
     def _done(self, results: list[BatchResult]) -> None:
         self.thread.wait()
-        self.progress.close()
+        self._close_progress()
         self.results = list(results)
         failed = [r for r in results if r.status == "failed"]
         done = sum(1 for r in results if r.status == "done")
@@ -245,7 +250,7 @@ class BatchRun(QObject):
 
     def _failed(self, message: str) -> None:
         self.thread.wait()
-        self.progress.close()
+        self._close_progress()
         parent = self.parent() if isinstance(self.parent(), QWidget) else None
         QMessageBox.critical(parent, "Colorize photos", f"The batch could not run: {message}")
         self.finished.emit([])

@@ -163,6 +163,8 @@ def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
     box = run.failure_box
     assert box is not None and box.isVisible()
     assert "3 colorized, 0 skipped" in box.text() and "1 failed" in box.text()
+    assert "cancelled" not in box.text() and not run.thread.cancelled  # closing the progress is no Cancel
+    assert "cancelled" not in win.statusBar().currentMessage()
     assert "broken.png: cannot decode image" in box.informativeText()
     assert str(out / REPORT_NAME) in box.informativeText()
     assert [r["status"] for r in read_report(out / REPORT_NAME)] == ["done", "done", "failed", "done"]
