@@ -310,6 +310,42 @@ class Engine:
         pred = self._predict(photo, hints)
         return compose(photo.lum_full if lum_full is None else lum_full, pred, image.dtype, saturation)
 
+    def colorize_region(self, image: np.ndarray, hints: Sequence[Hint], region: tuple[int, int, int, int],
+                        size: tuple[int, int] | None = None, *, full: np.ndarray | None = None,
+                        saturation: float = 1.0) -> np.ndarray:
+        """One part of a photo's colorization, e.g. the part a zoomed-in view shows.
+
+        region: (left, top, width, height) in pixels of `full`, the full-resolution photo
+        (default: `image`). The colours are those of colorize(image, hints) (so `image` may
+        be a reduced copy of `full`, the one being edited live); the lightness, and with it
+        every detail, is `full`'s. size: (width, height) at which to render the region
+        (default: its own size; smaller for a view that shows it reduced).
+        Returns (height, width, 3) sRGB of `full`'s dtype.
+        """
+        image = check_image(image)
+        full = image if full is None else check_image(full)
+        if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
+            raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
+        full_h, full_w = full.shape[:2]
+        if not (isinstance(region, (tuple, list)) and len(region) == 4
+                and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in region)):
+            raise TypeError(f"region must be 4 integers (left, top, width, height), got {region!r}")
+        left, top, width, height = (int(v) for v in region)
+        if width < 1 or height < 1 or left < 0 or top < 0 or left + width > full_w or top + height > full_h:
+            raise ValueError(f"region {tuple(region)} is not inside the {full_w} x {full_h} photo")
+        out_w, out_h = (width, height) if size is None else size
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in (out_w, out_h)):
+            raise ValueError(f"size must be 2 positive integers (width, height), got {size!r}")
+        pred = self.predict(image, hints)
+        part = full[top:top + height, left:left + width]
+        if (out_w, out_h) != (width, height):
+            shrink = out_w * out_h < width * height
+            part = cv2.resize(np.ascontiguousarray(part), (int(out_w), int(out_h)),
+                              interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        fx, fy = out_w / width, out_h / height
+        window = (round(top * fy), round(left * fx), max(1, round(full_h * fy)), max(1, round(full_w * fx)))
+        return compose(_lightness_of(part), pred, full.dtype, float(saturation), window=window)
+
     def suggest(self, image: np.ndarray, hints: Sequence[Hint], x: float, y: float, k: int = 8) -> list[tuple[int, int, int]]:
         """The k most likely sRGB colours at normalised point (x, y), most likely first."""
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -373,26 +409,30 @@ def _bilinear_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = Non
     return i0, i1, (pos - i0).float()
 
 
-def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation: float = 1.0) -> np.ndarray:
+def compose(lum_full: np.ndarray, pred: Prediction, dtype: np.dtype, saturation: float = 1.0,
+            window: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Full-resolution L + working-size chroma -> (H, W, 3) sRGB of `dtype`.
 
     The guided-filter coefficients are resampled tile by tile, so a large scan never
-    needs more than a few full-resolution float planes at once.
+    needs more than a few full-resolution float planes at once. window: (top, left,
+    full_height, full_width) when `lum_full` is only the part of a (full_height,
+    full_width) photo whose top-left pixel is (top, left).
     """
     height, width = lum_full.shape
+    top_row, left, full_h, full_w = (0, 0, height, width) if window is None else window
     coef = torch.from_numpy(guided_coefficients(pred.lum / 100.0, pred.ab)).permute(2, 0, 1).contiguous()
     h, w = coef.shape[1:]
-    x0, x1, wx = _bilinear_taps(width, w)
+    x0, x1, wx = _bilinear_taps(full_w, w, left, left + width)
     top = float(np.iinfo(dtype).max)
     out = np.empty((height, width, 3), dtype=dtype)
     rows = max(1, _TILE_PIXELS // max(1, width))
     with torch.inference_mode():
         for r0 in range(0, height, rows):
             r1 = min(height, r0 + rows)
-            if (h, w) == (height, width):  # the network ran at full size: nothing to resample
+            if window is None and (h, w) == (height, width):  # the network ran at full size: nothing to resample
                 c = coef[:, r0:r1]
             else:
-                y0, y1, wy = _bilinear_taps(height, h, r0, r1)
+                y0, y1, wy = _bilinear_taps(full_h, h, top_row + r0, top_row + r1)
                 c = coef[:, y0] * (1 - wy)[None, :, None] + coef[:, y1] * wy[None, :, None]
                 c = c[:, :, x0] * (1 - wx) + c[:, :, x1] * wx
             lum = torch.from_numpy(lum_full[r0:r1])

@@ -77,6 +77,7 @@ class Canvas(QWidget):
     drag_finished = Signal(int)
     remove_requested = Signal(int)
     split_changed = Signal(float)
+    resized = Signal()
 
     def __init__(self, view: ViewState, mode: str = "input", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +86,7 @@ class Canvas(QWidget):
         self._size = (0, 0)  # full-resolution (width, height)
         self._input: list[QPixmap] = []  # [full, reduced?]
         self._result: QPixmap | None = None
+        self._detail: tuple[QPixmap, QRectF] | None = None  # part of the result at full detail, its photo px
         self._hints: tuple[Hint, ...] = ()
         self._selected = -1
         self.markers_visible = True
@@ -111,7 +113,7 @@ class Canvas(QWidget):
     def set_photo(self, image: QImage | None, size: tuple[int, int] = (0, 0)) -> None:
         """The input picture (any resolution) and the photo's full-resolution (width, height)."""
         self._input = []
-        self._result = None
+        self._result = self._detail = None
         if image is not None and not image.isNull():
             self._size = size if size != (0, 0) else (image.width(), image.height())
             self._input.append(QPixmap.fromImage(image))
@@ -124,8 +126,43 @@ class Canvas(QWidget):
         self.update()
 
     def set_result(self, image: QImage | None) -> None:
+        """The result preview (any resolution); the detail of the previous result goes."""
         self._result = QPixmap.fromImage(image) if image is not None and not image.isNull() else None
+        self._detail = None
         self.update()
+
+    def set_detail(self, image: QImage | None, region: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
+        """A part of the result rendered from the full-resolution photo, painted over the
+        preview: region (left, top, width, height) in photo pixels; `image` may be smaller."""
+        self._detail = None if image is None or image.isNull() else (QPixmap.fromImage(image), QRectF(*region))
+        self.update()
+
+    @property
+    def detail_region(self) -> tuple[int, int, int, int] | None:
+        """The photo pixels the shown detail covers, or None."""
+        if self._detail is None:
+            return None
+        r = self._detail[1]
+        return int(r.x()), int(r.y()), int(r.width()), int(r.height())
+
+    def wanted_detail(self, preview_width: int) -> tuple[tuple[int, int, int, int], tuple[int, int]] | None:
+        """What this view shows of the photo, (left, top, width, height) in photo pixels, and
+        the (width, height) in screen pixels at which it shows it; None when a result
+        preview `preview_width` pixels wide is sharp enough here (or nothing is shown)."""
+        w, h = self._size
+        if not w or not h or not self._input or not self.isVisible() or self.mode == "input":
+            return None
+        s, ox, oy = self.transform()
+        screen = s * self.devicePixelRatioF()  # screen px per photo px
+        if screen <= preview_width / w * 1.1:
+            return None
+        left, top = max(0, math.floor(-ox / s)), max(0, math.floor(-oy / s))
+        right, bottom = min(w, math.ceil((self.width() - ox) / s)), min(h, math.ceil((self.height() - oy) / s))
+        if right <= left or bottom <= top:
+            return None
+        f = min(1.0, screen)
+        size = (max(1, math.ceil((right - left) * f)), max(1, math.ceil((bottom - top) * f)))
+        return (left, top, right - left, bottom - top), size
 
     def has_result(self) -> bool:
         return self._result is not None
@@ -237,7 +274,7 @@ class Canvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s * self.devicePixelRatioF() < 3)
         if self.mode == "result":
             if self._result is not None:
-                p.drawPixmap(target, self._result, QRectF(self._result.rect()))
+                self._paint_result(p, target)
             else:
                 self._paint_input(p, target)
                 p.fillRect(target, QColor(0, 0, 0, 110))
@@ -248,13 +285,22 @@ class Canvas(QWidget):
             x = self._split_x()
             p.save()
             p.setClipRect(QRectF(x, target.top(), max(0.0, target.right() - x), target.height()))
-            p.drawPixmap(target, self._result, QRectF(self._result.rect()))
+            self._paint_result(p, target)
             p.restore()
             p.setPen(QPen(QColor(255, 255, 255, 220), 2))
             p.drawLine(QPointF(x, max(0.0, target.top())), QPointF(x, min(float(self.height()), target.bottom())))
             self._paint_split_labels(p, x, target)
         if self.markers_visible:
             self._paint_markers(p)
+
+    def _paint_result(self, p: QPainter, target: QRectF) -> None:
+        assert self._result is not None
+        p.drawPixmap(target, self._result, QRectF(self._result.rect()))
+        if self._detail is not None:
+            pixmap, region = self._detail
+            s, ox, oy = self.transform()
+            where = QRectF(ox + region.x() * s, oy + region.y() * s, region.width() * s, region.height() * s)
+            p.drawPixmap(where, pixmap, QRectF(pixmap.rect()))
 
     def _paint_input(self, p: QPainter, target: QRectF) -> None:
         level = self._input[0]
@@ -402,3 +448,4 @@ class Canvas(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.update()
+        self.resized.emit()

@@ -32,6 +32,8 @@ from .folder import PhotoListModel, PhotoStrip
 from .session import PhotoSession
 from .workers import InferenceController
 
+DETAIL_DELAY_MS = 120  # the view or result must rest this long before a full-detail render
+
 RECENT_MAX = 10
 IMAGE_FILTER = "Photos ({});;All files (*)".format(" ".join(f"*{s}" for s in READ_SUFFIXES))
 
@@ -85,6 +87,11 @@ class MainWindow(QMainWindow):
         self._batch: Any = None
         self._closing = False
         self._close_after_export = False
+        self._detail_shown: Any = None  # context of the detail render the canvases show
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._request_detail)
 
         self.view = ViewState(self)
         self.canvas = Canvas(self.view, "input")
@@ -142,6 +149,8 @@ class MainWindow(QMainWindow):
             c.move_requested.connect(self._move_requested)
             c.drag_finished.connect(self._drag_finished)
             c.remove_requested.connect(self.remove_hint)
+            c.resized.connect(self._detail_timer.start)
+        self.view.changed.connect(self._detail_timer.start)
         self.hint_panel.select_requested.connect(self.select_hint)
         self.hint_panel.remove_requested.connect(self.remove_hint)
         self.hint_panel.clear_requested.connect(self.clear_hints)
@@ -150,6 +159,7 @@ class MainWindow(QMainWindow):
         ctl = self.controller
         ctl.preview_ready.connect(self._preview_ready)
         ctl.suggestions_ready.connect(self._suggestions_ready)
+        ctl.detail_ready.connect(self._detail_ready)
         ctl.inference_failed.connect(self._inference_failed)
         ctl.export_finished.connect(self._export_done)
         ctl.export_failed.connect(self._export_failed)
@@ -347,11 +357,43 @@ class MainWindow(QMainWindow):
         image = array_to_qimage(rgb)
         self.result_canvas.set_result(image)
         self.canvas.set_result(image)
+        self._detail_shown = None
+        self._detail_timer.start()
         self.ms_label.setText(f"Last: {ms:.0f} ms")
         if self._last_error:
             self._last_error = ""
             self.statusBar().clearMessage()
         self.result_ready.emit()
+
+    def _request_detail(self) -> None:
+        """Zoomed in beyond the preview's resolution (or on a screen finer than it): render
+        what the view shows from the full-resolution photo, so the result is as sharp as
+        the input and as the export will be. Waits while hints are being dragged."""
+        doc = self.document
+        if not doc.is_open or self._result is None or self._closing or self.canvas.dragging:
+            return
+        if self.controller.pending_previews:
+            return  # a newer result is coming; its arrival asks again
+        for c in (self.result_canvas, self.canvas):
+            wanted = c.wanted_detail(doc.preview.shape[1])
+            if wanted is not None:
+                break
+        else:
+            return
+        region, size = wanted
+        context = (doc.key, self.shown_hints, self._result_saturation, region, size)
+        if context != self._detail_shown:
+            self.controller.request_detail(doc.preview, doc.image.pixels, self.shown_hints, self._result_saturation,
+                                           region, size, context=context)
+
+    def _detail_ready(self, rgb: np.ndarray, context: Any) -> None:
+        key, hints, saturation, region, _size = context
+        if (key, hints, saturation) != (self.document.key, self.shown_hints, self._result_saturation):
+            return  # made for a result no longer shown
+        image = array_to_qimage(rgb)
+        for c in (self.result_canvas, self.canvas):
+            c.set_detail(image, region)
+        self._detail_shown = context
 
     def _suggestions_ready(self, colours: list[tuple[int, int, int]], context: Any) -> None:
         key, hint = context

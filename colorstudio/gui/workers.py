@@ -27,7 +27,7 @@ EngineFactory = Callable[[], Any]  # () -> Engine, run in the worker thread
 class Job:
     """One request to the worker. `image` is never modified by either side."""
 
-    kind: str  # "preview" | "suggest" | "export" | "load"
+    kind: str  # "preview" | "suggest" | "export" | "load" | "detail"
     generation: int
     image: np.ndarray | None = None
     hints: tuple[Hint, ...] = ()
@@ -36,13 +36,16 @@ class Job:
     k: int = 8
     target: Path | None = None
     export_meta: dict[str, Any] = field(default_factory=dict)
+    full: np.ndarray | None = None  # detail: the full-resolution photo that `image` reduces
+    region: tuple[int, int, int, int] = (0, 0, 0, 0)  # detail: (left, top, width, height) of `full`
+    size: tuple[int, int] = (0, 0)  # detail: (width, height) to render the region at
     context: Any = None  # opaque to the worker, handed back with the result
 
 
 @dataclass(frozen=True)
 class JobResult:
     job: Job
-    value: Any = None  # preview: (H, W, 3) array; suggest: list of rgb; export: Path
+    value: Any = None  # preview: (H, W, 3) array; suggest: list of rgb; export: Path; detail: array or None
     error: str = ""
     ms: float = 0.0
 
@@ -97,6 +100,15 @@ def _top_colours(engine: Any, job: Job) -> TopColours | None:
         return TopColours(np.asarray(pred.lum), np.asarray(pred.ab))
     except Exception:  # noqa: BLE001 - an optional extra, never a failure of the preview
         return None
+
+
+def _detail(engine: Any, job: Job) -> np.ndarray | None:
+    """The job's region of the result at full detail; None for engines that cannot (fakes, foreign ones)."""
+    render = getattr(engine, "colorize_region", None)
+    if not callable(render):
+        return None
+    kw = {"saturation": job.saturation} if job.saturation != 1.0 else {}
+    return render(job.image, job.hints, job.region, job.size, full=job.full, **kw)
 
 
 class _Worker(QObject):
@@ -158,6 +170,8 @@ class _Worker(QObject):
                 value = list(engine.suggest(job.image, job.hints, job.point[0], job.point[1], k=job.k))
             elif job.kind == "export":
                 value = self._export(engine, job)
+            elif job.kind == "detail":
+                value = _detail(engine, job)
             else:
                 raise ValueError(f"unknown job kind {job.kind!r}")
             result = JobResult(job, value, ms=(time.perf_counter() - t0) * 1000)
@@ -191,12 +205,14 @@ class _Reported(Exception):
 class InferenceController(QObject):
     """GUI-thread side of the inference thread: schedules jobs, drops stale results.
 
-    Slots: one running job; waiting: the latest preview, the latest suggestion request and
-    a queue of exports. A new preview replaces the waiting preview (coalescing).
+    Slots: one running job; waiting: the latest preview, the latest suggestion request, a
+    queue of exports and the latest detail render (last in line). A new request of a kind
+    replaces the waiting one of that kind (coalescing).
     """
 
     preview_ready = Signal(object, float, object, object)  # rgb array, ms, context, TopColours or None
     suggestions_ready = Signal(object, object)  # list of rgb, context
+    detail_ready = Signal(object, object)  # rgb array, context
     export_finished = Signal(str, float, object)  # path, ms, context
     export_failed = Signal(str)
     inference_failed = Signal(str)
@@ -223,9 +239,11 @@ class InferenceController(QObject):
         self._generation = 0
         self._latest_preview = 0
         self._latest_suggest = 0
+        self._latest_detail = 0
         self._running: Job | None = None
         self._waiting_preview: Job | None = None
         self._waiting_suggest: Job | None = None
+        self._waiting_detail: Job | None = None
         self._exports: list[Job] = []
         self._accepting = True
         self._busy = False
@@ -266,14 +284,25 @@ class InferenceController(QObject):
 
     def cancel_previews(self) -> None:
         """Forget the waiting preview and ignore the running one (e.g. another photo opens)."""
-        self._waiting_preview = None
-        self._latest_preview = self._next()
+        self._waiting_preview = self._waiting_detail = None
+        self._latest_preview = self._latest_detail = self._next()
 
     def request_suggestions(self, image: np.ndarray, hints: tuple[Hint, ...], x: float, y: float, k: int = 8,
                             context: Any = None) -> int:
         job = Job("suggest", self._next(), image, tuple(hints), point=(float(x), float(y)), k=k, context=context)
         self._latest_suggest = job.generation
         self._waiting_suggest = job
+        self._dispatch()
+        return job.generation
+
+    def request_detail(self, image: np.ndarray, full: np.ndarray, hints: tuple[Hint, ...], saturation: float,
+                       region: tuple[int, int, int, int], size: tuple[int, int], context: Any = None) -> int:
+        """Render `region` of the full-resolution photo with the colours of image's preview, at
+        `size`. The least urgent job: it runs when no preview, suggestion or export waits."""
+        job = Job("detail", self._next(), image, tuple(hints), float(saturation), full=full,
+                  region=tuple(int(v) for v in region), size=(int(size[0]), int(size[1])), context=context)
+        self._latest_detail = job.generation
+        self._waiting_detail = job
         self._dispatch()
         return job.generation
 
@@ -309,7 +338,7 @@ class InferenceController(QObject):
     @property
     def pending(self) -> int:
         return (self._running is not None) + (self._waiting_preview is not None) + \
-            (self._waiting_suggest is not None) + len(self._exports)
+            (self._waiting_suggest is not None) + (self._waiting_detail is not None) + len(self._exports)
 
     # -- scheduling --------------------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -322,6 +351,8 @@ class InferenceController(QObject):
             job = self._exports.pop(0)
         elif self._waiting_preview is not None:
             job, self._waiting_preview = self._waiting_preview, None
+        elif self._waiting_detail is not None:
+            job, self._waiting_detail = self._waiting_detail, None
         if job is not None:
             self._start(job)
 
@@ -356,6 +387,10 @@ class InferenceController(QObject):
             return
         if job.kind == "load":
             return  # success and failure are announced by engine_ready / engine_failed
+        if job.kind == "detail":
+            if job.generation == self._latest_detail and not result.error and result.value is not None:
+                self.detail_ready.emit(result.value, job.context)
+            return
         if job.kind == "suggest":
             if job.generation == self._latest_suggest and not result.error:
                 self.suggestions_ready.emit(result.value, job.context)
@@ -373,7 +408,7 @@ class InferenceController(QObject):
     def shutdown(self) -> None:
         """Stop accepting requests, let the running job finish, stop the thread."""
         self._accepting = False
-        self._waiting_preview = self._waiting_suggest = None
+        self._waiting_preview = self._waiting_suggest = self._waiting_detail = None
         self._exports.clear()
         if self._thread.isRunning():
             self._thread.quit()

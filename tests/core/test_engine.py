@@ -550,3 +550,62 @@ def test_new_hints_on_the_same_photo_reuse_its_data_and_match_a_fresh_engine(
     np.testing.assert_array_equal(cached, fresh)
     used.colorize(gray_photo[:, ::-1], hints)
     assert used._photo_cache is not photo
+
+
+# -- colorize_region: a part of the result at full detail ----------------------------------
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_region_is_exactly_that_part_of_colorize(tiny_engine: Engine, dtype: type) -> None:
+    image = random_gray((300, 420), dtype, seed=5)
+    hints = [Hint(0.3, 0.4, (200, 40, 30)), Hint(0.8, 0.7, (30, 60, 200))]
+    whole = tiny_engine.colorize(image, hints, saturation=1.3)
+    for left, top, width, height in [(0, 0, 420, 300), (37, 101, 200, 99), (419, 299, 1, 1)]:
+        part = tiny_engine.colorize_region(image, hints, (left, top, width, height), saturation=1.3)
+        assert part.dtype == dtype
+        np.testing.assert_array_equal(part, whole[top:top + height, left:left + width])
+
+
+def test_region_takes_colour_from_the_preview_and_detail_from_the_full_photo(tiny_engine: Engine) -> None:
+    import cv2
+
+    y, x = np.mgrid[0:900, 0:1200]
+    full = np.where((x // 3 + y // 5) % 2 == 0, 60, 190).astype(np.uint8)  # detail no preview can hold
+    preview = cv2.resize(full, (300, 225), interpolation=cv2.INTER_AREA)
+    hints = [Hint(0.5, 0.5, (40, 160, 60))]
+    part = tiny_engine.colorize_region(preview, hints, (600, 300, 240, 160), full=full)
+    assert part.shape == (160, 240, 3)
+    # Every pixel keeps the full-resolution photo's lightness ...
+    np.testing.assert_allclose(rgb_to_lab(part)[..., 0], lightness(full[300:460, 600:840]), atol=L_TOL[np.uint8])
+    # ... and is what colorizing the full photo gives there, up to the working-size input
+    # being reduced from the preview rather than from the photo itself.
+    exported = tiny_engine.colorize(full, hints)[300:460, 600:840]
+    assert np.abs(part.astype(int) - exported).mean() < 1.5
+    # The preview's own result, enlarged, has lost the detail.
+    up = cv2.resize(tiny_engine.colorize(preview, hints), (1200, 900), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(up[300:460, 600:840].astype(int) - exported).mean() > 20
+
+
+def test_region_rendered_smaller_averages_the_full_detail(tiny_engine: Engine) -> None:
+    y, x = np.mgrid[0:400, 0:600]
+    image = (128 + 70 * np.sin(x / 23.0) * np.cos(y / 17.0)).astype(np.uint8)
+    hints = [Hint(0.2, 0.2, (220, 180, 40))]
+    full = tiny_engine.colorize_region(image, hints, (100, 50, 400, 300))
+    half = tiny_engine.colorize_region(image, hints, (100, 50, 400, 300), (200, 150))
+    assert half.shape == (150, 200, 3)
+    pooled = full.astype(np.float64).reshape(150, 2, 200, 2, 3).mean((1, 3))
+    assert np.abs(half - pooled).mean() < 2.0
+
+
+@pytest.mark.parametrize(("region", "size", "error", "match"), [
+    ((0, 0, 0, 10), None, ValueError, "not inside"),
+    ((-1, 0, 10, 10), None, ValueError, "not inside"),
+    ((60, 0, 10, 10), None, ValueError, "not inside"),
+    ((0, 0, 10), None, TypeError, "4 integers"),
+    ((0, 0, 10.5, 10), None, TypeError, "4 integers"),
+    ((0, 0, 10, 10), (0, 5), ValueError, "positive integers"),
+    ((0, 0, 10, 10), (5, 5.5), ValueError, "positive integers"),
+])
+def test_region_bad_arguments(tiny_engine: Engine, region: object, size: object, error: type, match: str) -> None:
+    image = random_gray((40, 64))
+    with pytest.raises(error, match=match):
+        tiny_engine.colorize_region(image, (), region, size)  # type: ignore[arg-type]

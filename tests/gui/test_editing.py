@@ -1,11 +1,16 @@
 """Hint editing through the canvas: intents become commands; undo/redo restore exact hint sets."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QWidget
 
 from colorstudio.core.hints import Hint
+from colorstudio.gui.main_window import DETAIL_DELAY_MS
 
 from .conftest import canvas_point, write_gray
 
@@ -245,3 +250,44 @@ def test_zoom_and_pan_keep_views_in_step(win, qtbot) -> None:  # noqa: ANN001
 def test_hint_value_type_used(win) -> None:  # noqa: ANN001
     win.canvas.add_requested.emit(0.1, 0.9)
     assert isinstance(win.document.hints[0], Hint)
+
+
+def test_zoomed_in_result_is_rendered_from_the_full_resolution_photo(make_window, tiny_engine, tmp_path,  # noqa: ANN001
+                                                                      qtbot) -> None:
+    path = tmp_path / "fine.png"
+    y, x = np.mgrid[0:1500, 0:2400]
+    Image.fromarray(np.where((x // 2 + y // 3) % 2 == 0, 50, 200).astype(np.uint8)).save(path)
+    win = make_window(tiny_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        assert win.open_image(path)
+    jobs = win.controller.started_jobs
+    assert win.document.preview.shape[1] == 1024 < 2400
+    canvas = win.result_canvas
+    # The whole photo fits a window narrower than the preview: the preview is sharp enough.
+    qtbot.wait(3 * DETAIL_DELAY_MS)
+    assert canvas.wanted_detail(1024) is None and canvas.detail_region is None
+    assert not [j for j in jobs if j.kind == "detail"]
+
+    with qtbot.waitSignal(win.controller.detail_ready, timeout=20000) as blocker:
+        win.act_actual.trigger()  # 100 %: one photo pixel per screen pixel
+    job = [j for j in jobs if j.kind == "detail"][-1]
+    region, size = canvas.wanted_detail(1024)
+    assert canvas.detail_region == job.region == region and job.size == size == region[2:]
+    assert 0 < region[2] * region[3] < 2400 * 1500  # what the view shows, not the whole photo
+    expected = tiny_engine.colorize_region(win.document.preview, (), region, size, full=win.document.image.pixels)
+    np.testing.assert_array_equal(blocker.args[0], expected)
+
+    # A new hint: the detail of the old result goes with it, and one for the new result follows.
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.canvas.add_requested.emit(0.5, 0.5)
+    assert canvas.detail_region is None
+    with qtbot.waitSignal(win.controller.detail_ready, timeout=20000):
+        pass
+    assert [j for j in jobs if j.kind == "detail"][-1].hints == win.document.hints
+    assert canvas.detail_region == canvas.wanted_detail(1024)[0]
+
+    # Zoomed out to 70 %, finer than the preview but coarser than the photo: rendered at screen size.
+    with qtbot.waitSignal(win.controller.detail_ready, timeout=20000) as blocker:
+        win.view.set_view(0.7 / canvas.devicePixelRatioF(), QPointF(1200, 750))
+    (_, _, rw, rh), (w, h) = canvas.wanted_detail(1024)
+    assert blocker.args[0].shape == (h, w, 3) and (w, h) == (math.ceil(rw * 0.7), math.ceil(rh * 0.7))
