@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self._connect()
 
         self.setAcceptDrops(True)
-        self.setWindowTitle("ColorStudio")
+        self.setWindowTitle("ColorStudio[*]")
         self.resize(1360, 860)
         self._restore_layout()
         self._update_actions()
@@ -748,7 +748,7 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         doc = self.document
         name = doc.path.name if doc.path else ""
-        self.setWindowTitle(f"{name}[*] – ColorStudio" if name else "ColorStudio")
+        self.setWindowTitle(f"{name}[*] – ColorStudio" if name else "ColorStudio[*]")
         self.setWindowModified(doc.dirty)
 
     def _update_actions(self) -> None:
