@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .fileio import part_in_use
 from .errors import ColorStudioError, HintsFileError
 from .hints import Hint, load_hints, sidecar_path
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
@@ -288,12 +289,14 @@ def _load(path: Path, max_pixels: int) -> _Loaded:
 
 
 def _remove_stale_parts(output: Path) -> None:
-    """Remove temporary files a killed run left for this output (fileio.atomic_path's naming)."""
+    """Remove temporary files a killed run left for this output (fileio.atomic_path's naming);
+    one that another run is writing at this moment is left alone."""
     prefix, suffix = f".{output.name[:80]}.", f"{output.suffix}.part"
     with contextlib.suppress(OSError), os.scandir(output.parent) as it:
         for e in it:
             # mkstemp adds exactly 8 random characters between prefix and suffix
-            if len(e.name) == len(prefix) + 8 + len(suffix) and e.name.startswith(prefix) and e.name.endswith(suffix):
+            if len(e.name) == len(prefix) + 8 + len(suffix) and e.name.startswith(prefix) and \
+                    e.name.endswith(suffix) and not part_in_use(e.path):
                 with contextlib.suppress(OSError):
                     os.unlink(e.path)
 

@@ -8,6 +8,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows, where a file another process has open cannot be deleted anyway
+    fcntl = None  # type: ignore[assignment]
+
 
 def _read_umask() -> int:
     mask = os.umask(0)
@@ -49,8 +54,14 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         prefix=f".{stem}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
         dir=directory,
     )
-    os.close(fd)
     tmp = Path(tmp_name)
+    # While it is being written the file stays open and locked (POSIX), so that a cleanup of
+    # a killed run's leftovers (`part_in_use`) tells it from another live writer's.
+    held = fcntl is not None
+    if held:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+    else:
+        os.close(fd)
     # mkstemp makes the file private (0600); give the result the mode a plain open() would
     # (or the mode of the file it replaces).
     try:
@@ -68,6 +79,29 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    finally:
+        if held:
+            os.close(fd)
+
+
+def part_in_use(path: str | os.PathLike[str]) -> bool:
+    """Whether a live `atomic_path` writer (of any process) holds this temporary file.
+
+    POSIX only (advisory locks); elsewhere False, as an open file cannot be deleted there.
+    """
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _umask() -> int:

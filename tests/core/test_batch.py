@@ -6,6 +6,7 @@ import errno
 import io
 import os
 import stat
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from PIL import Image
 from colorstudio.core import batch, fileio, images
 from colorstudio.core.batch import BatchOptions, BatchResult, ProgressPrinter, find_photos, output_path, read_report, run_batch
 from colorstudio.core.errors import ColorStudioError
+from colorstudio.core.fileio import atomic_path
 from colorstudio.core.hints import load_hints, sidecar_path
 from colorstudio.core.images import read_image
 
@@ -302,6 +304,22 @@ def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path: Path, tiny_
     other.write_bytes(b"someone else's")
     run_batch(photos, BatchOptions(out), tiny_engine)
     assert not stale.exists() and other.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks; Windows cannot delete an open file anyway")
+def test_a_temporary_file_another_run_is_writing_is_left_alone(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    # Two runs into one folder (the app's Colorize All and a `colorstudio batch`, say): the
+    # second must not take the first's file being written for a killed run's leftover.
+    photos = write_many(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / photos[0].name
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"the other run's photo")
+        run_batch(photos, BatchOptions(out, overwrite=True), tiny_engine)
+        assert tmp.exists()
+    assert target.read_bytes() == b"the other run's photo"  # the other run's write completed
+    assert not _parts(out)
 
 
 def test_report_survives_a_torn_last_line(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
