@@ -150,8 +150,8 @@ class Canvas(QWidget):
         the (width, height) in screen pixels at which it shows it; None when a result
         preview `preview_width` pixels wide is sharp enough here (or nothing is shown)."""
         w, h = self._size
-        if not w or not h or not self._input or not self.isVisible() or self.mode == "input":
-            return None
+        if not w or not h or not self._input or not self.isVisible() or self.mode == "input" or preview_width >= w:
+            return None  # nothing shown, or the preview is the photo itself
         s, ox, oy = self.transform()
         screen = s * self.devicePixelRatioF()  # screen px per photo px
         if screen <= preview_width / w * 1.1:

@@ -243,6 +243,8 @@ def test_zoom_and_pan_keep_views_in_step(win, qtbot) -> None:  # noqa: ANN001
         b.widget_to_image(b.rect().center().toPointF()))
     win.act_actual.trigger()
     assert a.transform()[0] * a.devicePixelRatioF() == pytest.approx(1.0)
+    win.act_zoom_in.trigger()
+    assert b.wanted_detail(128) is None  # the preview of this small photo is the photo itself
     win.act_fit.trigger()
     assert win.view.fit
 
