@@ -20,6 +20,7 @@ MIN_SCALE, MAX_SCALE = 0.01, 32.0
 CLICK_SLOP = 4.0  # logical px a press may wander and still count as a click
 MIN_MARKER = 10.0  # logical px: markers stay clickable on small zoom levels
 DISPLAY_LEVEL = 2048  # long side of the reduced copy painted when zoomed out
+DETAIL_PIXELS = 2_500_000  # most pixels of a full-detail render of the view (3x the preview's)
 
 
 def array_to_qimage(arr: np.ndarray) -> QImage:
@@ -160,7 +161,9 @@ class Canvas(QWidget):
         right, bottom = min(w, math.ceil((self.width() - ox) / s)), min(h, math.ceil((self.height() - oy) / s))
         if right <= left or bottom <= top:
             return None
-        f = min(1.0, screen)
+        # At most the screen's pixels, and at most DETAIL_PIXELS: a whole 24 MP scan on a
+        # hi-DPI screen would otherwise keep the inference thread from the next edit for long.
+        f = min(1.0, screen, math.sqrt(DETAIL_PIXELS / ((right - left) * (bottom - top))))
         size = (max(1, math.ceil((right - left) * f)), max(1, math.ceil((bottom - top) * f)))
         return (left, top, right - left, bottom - top), size
 

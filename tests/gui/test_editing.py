@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QWidget
 
 from colorstudio.core.hints import Hint
+from colorstudio.gui import canvas as canvas_module
 from colorstudio.gui.main_window import DETAIL_DELAY_MS
 
 from .conftest import canvas_point, write_gray
@@ -255,7 +256,7 @@ def test_hint_value_type_used(win) -> None:  # noqa: ANN001
 
 
 def test_zoomed_in_result_is_rendered_from_the_full_resolution_photo(make_window, tiny_engine, tmp_path,  # noqa: ANN001
-                                                                      qtbot) -> None:
+                                                                      qtbot, monkeypatch) -> None:
     path = tmp_path / "fine.png"
     y, x = np.mgrid[0:1500, 0:2400]
     Image.fromarray(np.where((x // 2 + y // 3) % 2 == 0, 50, 200).astype(np.uint8)).save(path)
@@ -293,3 +294,7 @@ def test_zoomed_in_result_is_rendered_from_the_full_resolution_photo(make_window
         win.view.set_view(0.7 / canvas.devicePixelRatioF(), QPointF(1200, 750))
     (_, _, rw, rh), (w, h) = canvas.wanted_detail(1024)
     assert blocker.args[0].shape == (h, w, 3) and (w, h) == (math.ceil(rw * 0.7), math.ceil(rh * 0.7))
+    # However big the view, a render has at most DETAIL_PIXELS (the worker must stay free for edits).
+    monkeypatch.setattr(canvas_module, "DETAIL_PIXELS", 20_000)
+    (_, _, rw, rh), (w, h) = canvas.wanted_detail(1024)
+    assert w * h <= 20_000 * 1.03 and w / h == pytest.approx(rw / rh, rel=0.03)
