@@ -94,7 +94,10 @@ def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported l
 
     if args.size is not None and args.size < 16:
         raise CliError(f"--size must be at least 16, got {args.size}")
-    return load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
+    engine = load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
+    if engine.device_note:
+        print(f"colorstudio: note: {engine.device_note}", file=sys.stderr)
+    return engine
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:

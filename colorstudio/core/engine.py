@@ -186,6 +186,7 @@ class Engine:
         native = self.meta.get("native_size", 0) if native_size is None else native_size
         self.native_size = _pixel_size("native_size", native, "0 (none) or an integer >= 16", zero_ok=True)
         self.scale_blend = _setting("scale_blend", self.meta.get("scale_blend", 25.0), 1e6, "a number >= 0")
+        self.device_note = ""  # why the engine runs elsewhere than asked (see load_engine), or ""
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: Prediction | None = None
@@ -397,7 +398,8 @@ class Engine:
         return gain
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **self.meta}
+        extra = {"device_note": self.device_note} if self.device_note else {}
+        return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **extra, **self.meta}
 
 
 def _bilinear_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -451,10 +453,29 @@ def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto
                 working_size: int = DEFAULT_WORKING_SIZE, vividness: float | None = None,
                 trust_hints: float | None = None, hint_correction: float | None = None,
                 native_size: int | None = None) -> Engine:
-    """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
+    """Load a model file (default: the shipped model) onto a device ("auto", "cpu", "cuda", "cuda:N", "mps").
+
+    With "auto", a GPU that fails a test run is passed over for the CPU; engine.device_note says why.
+    """
     dev = resolve_device(device)
     path = resolve_model_path(model)
-    net, meta = load_model(path)
     name = model if isinstance(model, str) and model in SHIPPED_MODELS else (Path(path).stem if model else "default")
-    return Engine(net, dev, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints,
-                  hint_correction=hint_correction, native_size=native_size)
+
+    def make(on: torch.device) -> Engine:
+        net, meta = load_model(path)
+        return Engine(net, on, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints,
+                      hint_correction=hint_correction, native_size=native_size)
+
+    if dev.type == "cpu" or not (isinstance(device, str) and device.strip().lower() == "auto"):
+        return make(dev)
+    # "auto" picked a GPU: it must also work. A GPU the installed torch has no kernels for
+    # (an older card), or one without free memory, fails its first pass; then use the CPU.
+    try:
+        engine = make(dev)
+        engine.colorize(np.zeros((16, 16), np.uint8))
+        return engine
+    except Exception as exc:  # noqa: BLE001 - any failure of the GPU means: not this GPU
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        engine = make(torch.device("cpu"))
+        engine.device_note = f"the GPU ({dev}) failed a test run, so the CPU is used: {reason}"
+        return engine

@@ -411,6 +411,10 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, description: str) -> None:
         self.device_label.setText(f"Device: {description}")
         self._engine_error_shown = ""
+        note = getattr(self.controller.engine, "device_note", "")
+        self.device_label.setToolTip(note[:1].upper() + note[1:])
+        if note:
+            self.statusBar().showMessage(f"Note: {note}", 15000)
 
     def _engine_failed(self, message: str) -> None:
         self.device_label.setText("Model: not loaded")

@@ -59,6 +59,8 @@ def describe_engine(engine: Any) -> str:
         info = {"device": getattr(engine, "device", "?"), "name": getattr(engine, "name", "")}
     device = str(info.get("device", "?"))
     name = str(info.get("name", "") or "")
+    if info.get("device_note"):
+        name = f"{name}; GPU unusable" if name else "GPU unusable"
     return f"{device} ({name})" if name else device
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from colorstudio.core.color import (
     float_to_code,
@@ -609,3 +610,28 @@ def test_region_bad_arguments(tiny_engine: Engine, region: object, size: object,
     image = random_gray((40, 64))
     with pytest.raises(error, match=match):
         tiny_engine.colorize_region(image, (), region, size)  # type: ignore[arg-type]
+
+
+def test_auto_passes_over_a_gpu_that_fails_its_test_run(tiny_model_path: Path, gray_photo: np.ndarray, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    import torch
+
+    import colorstudio.core.engine as engine_module
+    from colorstudio.cli import main
+
+    # A device that accepts the model but cannot run it, as a GPU the installed torch has
+    # no kernels for does ("no kernel image is available for execution on the device").
+    monkeypatch.setattr(engine_module, "resolve_device",
+                        lambda name="auto": name if isinstance(name, torch.device) else torch.device("meta"))
+    engine = load_engine(tiny_model_path, device="auto")
+    assert engine.device.type == "cpu"
+    assert "the GPU (meta) failed a test run, so the CPU is used" in engine.device_note
+    assert engine.info()["device_note"] == engine.device_note
+    assert engine.colorize(gray_photo).shape == (*gray_photo.shape, 3)
+    # A device asked for by name is used as asked: its failure is the user's to see.
+    assert load_engine(tiny_model_path, device="cuda").device.type == "meta"
+    # The command line says so.
+    src = tmp_path / "gray.png"
+    Image.fromarray(gray_photo).save(src)
+    assert main(["colorize", str(src), "-o", str(src.with_name("c.png")), "--model", str(tiny_model_path)]) == 0
+    assert "note: the GPU (meta) failed a test run" in capsys.readouterr().err

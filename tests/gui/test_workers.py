@@ -119,6 +119,24 @@ def test_missing_model_shows_a_message_and_keeps_editing(make_window, photo, qtb
     assert win.document.hints[0].rgb == win.colour_panel.current
 
 
+def test_a_gpu_passed_over_for_the_cpu_is_said(make_window, photo, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import torch
+
+    import colorstudio.core.engine as engine_module
+    from colorstudio.core.settings import Settings, save_settings
+
+    # "auto" finds a GPU that cannot run the model (see core.engine.load_engine).
+    monkeypatch.setattr(engine_module, "resolve_device",
+                        lambda name="auto": name if isinstance(name, torch.device) else torch.device("meta"))
+    save_settings(Settings(device="auto"))
+    win = make_window(None)
+    with qtbot.waitSignal(win.controller.engine_ready, timeout=30000):
+        win.open_image(photo)
+    assert win.device_label.text() == "Device: cpu (default; GPU unusable)"
+    assert win.device_label.toolTip().startswith("The GPU (meta) failed a test run, so the CPU is used")
+    assert "Note: the GPU (meta) failed a test run" in win.statusBar().currentMessage()
+
+
 @pytest.mark.parametrize("kind", ["preview", "suggest"])
 def test_engine_calls_happen_off_the_gui_thread(make_window, photo, qtbot, kind) -> None:  # noqa: ANN001
     threads: list = []
