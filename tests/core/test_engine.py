@@ -612,8 +612,9 @@ def test_region_bad_arguments(tiny_engine: Engine, region: object, size: object,
         tiny_engine.colorize_region(image, (), region, size)  # type: ignore[arg-type]
 
 
-def test_auto_passes_over_a_gpu_that_fails_its_test_run(tiny_model_path: Path, gray_photo: np.ndarray, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+def test_auto_passes_over_a_gpu_that_fails_its_test_run(
+        tiny_model_path: Path, gray_photo: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
     import colorstudio.core.engine as engine_module
