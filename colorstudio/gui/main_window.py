@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
             c.remove_requested.connect(self.remove_hint)
             c.resized.connect(self._detail_timer.start)
         self.view.changed.connect(self._detail_timer.start)
+        self.view.changed.connect(self._show_zoom)
+        self.canvas.resized.connect(self._show_zoom)
         self.hint_panel.select_requested.connect(self.select_hint)
         self.hint_panel.remove_requested.connect(self.remove_hint)
         self.hint_panel.clear_requested.connect(self.clear_hints)
@@ -365,6 +367,15 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
         self.result_ready.emit()
 
+    def _show_zoom(self) -> None:
+        """The zoom in the status bar, in screen pixels per photo pixel (as Ctrl+1 sets 100 %)."""
+        if not self.document.is_open:
+            self.zoom_label.setText("")
+            return
+        percent = self.canvas.transform()[0] * self.canvas.devicePixelRatioF() * 100
+        shown = f"{percent:.0f} %" if percent >= 10 else f"{percent:.1f} %"
+        self.zoom_label.setText(f"Fit {shown}" if self.view.fit else shown)
+
     def _request_detail(self) -> None:
         """Zoomed in beyond the preview's resolution (or on a screen finer than it): render
         what the view shows from the full-resolution photo, so the result is as sharp as
@@ -412,7 +423,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {description}")
         self._engine_error_shown = ""
         note = getattr(self.controller.engine, "device_note", "")
-        self.device_label.setToolTip(note[:1].upper() + note[1:])
+        self.device_label.setToolTip(note[:1].upper() + note[1:] if note else ui.DEVICE_TIP)
         if note:
             self.statusBar().showMessage(f"Note: {note}", 15000)
 

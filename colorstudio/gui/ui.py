@@ -246,6 +246,9 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     vb.addWidget(win.saturation_slider)
     win.addToolBar(vb)
 
+DEVICE_TIP = "Where the network runs (change in Preferences)"
+
+
 def build_status_bar(win: MainWindow) -> None:
     sb = win.statusBar()
     win.busy = QProgressBar()
@@ -257,7 +260,10 @@ def build_status_bar(win: MainWindow) -> None:
     win.ms_label = QLabel("")
     win.ms_label.setToolTip("Time of the last colorization")
     win.device_label = QLabel("Model: not loaded yet")
-    win.device_label.setToolTip("Where the network runs (change in Preferences)")
+    win.device_label.setToolTip(DEVICE_TIP)
+    win.zoom_label = QLabel("")
+    win.zoom_label.setToolTip("Zoom: screen pixels per photo pixel (Ctrl+0 fits the photo, Ctrl+1 is 100 %)")
     sb.addPermanentWidget(win.busy)
+    sb.addPermanentWidget(win.zoom_label)
     sb.addPermanentWidget(win.ms_label)
     sb.addPermanentWidget(win.device_label)

@@ -244,10 +244,12 @@ def test_zoom_and_pan_keep_views_in_step(win, qtbot) -> None:  # noqa: ANN001
         b.widget_to_image(b.rect().center().toPointF()))
     win.act_actual.trigger()
     assert a.transform()[0] * a.devicePixelRatioF() == pytest.approx(1.0)
+    assert win.zoom_label.text() == "100 %"
     win.act_zoom_in.trigger()
     assert b.wanted_detail(128) is None  # the preview of this small photo is the photo itself
     win.act_fit.trigger()
     assert win.view.fit
+    assert win.zoom_label.text() == f"Fit {a.transform()[0] * a.devicePixelRatioF() * 100:.0f} %"
 
 
 def test_hint_value_type_used(win) -> None:  # noqa: ANN001
