@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import string
 import sys
 import threading
@@ -91,7 +92,7 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What happened to one photo. status: "done", "skipped" (output already there) or "failed"."""
+    """What happened to one photo. status: "done", "skipped" (output already there and current) or "failed"."""
 
     input: Path
     output: Path | None
@@ -186,6 +187,29 @@ def output_path(photo: str | os.PathLike[str], options: BatchOptions) -> Path:
         with contextlib.suppress(ValueError):
             folder = folder.joinpath(*photo.parent.relative_to(options.input_root).parts)
     return folder / _render(options.pattern, photo, ext)
+
+
+def output_is_current(photo: str | os.PathLike[str], options: BatchOptions) -> bool:
+    """Whether `photo`'s output exists and is newer than the photo and its hints sidecar, as
+    `make` judges a target: a rerun skips such photos and redoes those hinted (or retouched)
+    since their output was written."""
+    return _is_current(output_path(photo, options), Path(photo))
+
+
+def _is_current(out: Path, photo: Path) -> bool:
+    try:
+        st = out.stat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    for source in (photo, sidecar_path(photo)):
+        try:
+            if source.stat().st_mtime_ns > st.st_mtime_ns:
+                return False
+        except OSError:
+            continue  # no sidecar (or an unreadable source: reading it will say so)
+    return True
 
 
 def _same_key(p: Path) -> str:
@@ -408,9 +432,11 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         if i in conflicts:
             return BatchResult(photos[i], None, "failed", 0.0, conflicts[i])
         out = outputs[i]
-        if not options.overwrite and out.exists():
-            if out.is_dir():
-                return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
+        if options.overwrite:
+            return None
+        if out.is_dir():
+            return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
+        if _is_current(out, photos[i]):
             return BatchResult(photos[i], out, "skipped", 0.0)
         return None
 

@@ -114,7 +114,8 @@ class BatchDialog(QDialog):
         self.quality.setToolTip("JPEG / WebP quality")
         form.addRow("Quality:", self.quality)
         self.overwrite = QCheckBox("Redo photos that were already exported")
-        self.overwrite.setToolTip("Off: photos whose output exists are skipped, so a cancelled run resumes")
+        self.overwrite.setToolTip("Off: photos whose output exists are skipped, so a cancelled run resumes; "
+                                  "a photo hinted or changed since its output was written is redone")
         form.addRow("", self.overwrite)
         self.message = QLabel("")
         self.message.setWordWrap(True)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
-from ..core.batch import BatchOptions, find_photos, output_path
+from ..core.batch import BatchOptions, find_photos, output_is_current
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
@@ -681,14 +681,15 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.close)
 
     def _is_exported(self, path: Path) -> bool:
-        """Exported from this window, or its output from the last batch's options exists."""
+        """Exported from this window, or its output from the last batch's options exists and
+        is newer than the photo and its hints (else the next batch redoes it)."""
         if photo_key(path) in self._exported:
             return True
         options = self._export_options
         if options is None:
             return False
         try:
-            return output_path(path, options).is_file()
+            return output_is_current(path, options)
         except ColorStudioError:  # a name the pattern cannot make: run_batch would fail that photo too
             return False
 

@@ -19,7 +19,7 @@ from colorstudio.core import batch, fileio, images
 from colorstudio.core.batch import BatchOptions, BatchResult, ProgressPrinter, find_photos, output_path, read_report, run_batch
 from colorstudio.core.errors import ColorStudioError
 from colorstudio.core.fileio import atomic_path
-from colorstudio.core.hints import load_hints, sidecar_path
+from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
 from colorstudio.core.images import read_image
 
 from .batch_collection import FAILING, GOOD, TOP_LEVEL, make_collection, snapshot, write_many
@@ -320,6 +320,30 @@ def test_a_temporary_file_another_run_is_writing_is_left_alone(tmp_path: Path, t
         assert tmp.exists()
     assert target.read_bytes() == b"the other run's photo"  # the other run's write completed
     assert not _parts(out)
+
+
+def test_a_rerun_redoes_photos_whose_hints_or_pixels_changed_after_their_output(tmp_path: Path,  # noqa: ANN001
+                                                                                   tiny_engine) -> None:
+    # An archivist batches a roll, looks at the results, hints the photos that came out
+    # wrong and runs the batch again: those photos must be redone, the rest skipped.
+    photos = write_many(tmp_path / "in", 4)
+    opts = BatchOptions(tmp_path / "out")
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["done"] * 4
+    first = [output_path(p, opts).read_bytes() for p in photos]
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped"] * 4
+    assert all(batch.output_is_current(p, opts) for p in photos)
+
+    def newer_than_its_output(path: Path, photo: Path) -> None:  # as if the output were written 2 s earlier
+        t = path.stat().st_mtime_ns - 2_000_000_000
+        os.utime(output_path(photo, opts), ns=(t, t))
+
+    save_hints(sidecar_path(photos[1]), [Hint(0.5, 0.5, (220, 30, 30))])  # hinted after the batch
+    newer_than_its_output(sidecar_path(photos[1]), photos[1])
+    newer_than_its_output(photos[3], photos[3])  # the scan retouched and saved again
+    assert [batch.output_is_current(p, opts) for p in photos] == [True, False, True, False]
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped", "done", "skipped", "done"]
+    assert output_path(photos[1], opts).read_bytes() != first[1]  # its hints are in the new output
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped"] * 4
 
 
 def test_report_survives_a_torn_last_line(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001

@@ -188,6 +188,38 @@ def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
     run.failure_box.close()
 
 
+def test_a_photo_hinted_after_its_batch_loses_its_badge_and_is_redone(  # noqa: ANN001
+        make_window, tiny_engine, batch_folder, tmp_path, qtbot, monkeypatch) -> None:
+    out = tmp_path / "roll-color"
+    _accept_dialog_with(monkeypatch, out, "{stem}.{ext}")
+    win = make_window(tiny_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_folder(batch_folder)
+    assert win.document.path.name == "a.png"
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=60000):
+        pass
+    model = win.folder_model
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
+    before = (out / "a.png").read_bytes()
+    # The archivist looks at the results and hints the photo that came out wrong.
+    t = (batch_folder / "a.png").stat().st_mtime_ns + 1  # an output just newer than its photo
+    os.utime(out / "a.png", ns=(t, t))
+    model.refresh()
+    assert model.data(model.index(0), EXPORTED_ROLE)
+    win.canvas.add_requested.emit(0.5, 0.5)
+    assert win.save_hints()
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [False, True, False, True]
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=60000) as blocker:
+        pass
+    assert _statuses(blocker.args[0]) == {"a.png": "done", "b.png": "skipped", "broken.png": "failed",
+                                          "c.png": "skipped"}
+    assert (out / "a.png").read_bytes() != before
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
+    win._batch.failure_box.close()
+
+
 def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_path, qtbot) -> None:  # noqa: ANN001
     gate = threading.Event()
     gate.set()
