@@ -5,10 +5,12 @@ cached on disk in the per-user cache folder (keyed by path, size and modificatio
 and in memory (LRU). Only the rows the view asks for are loaded, so a folder of
 thousands of scans opens at once. Badges show which photos have hints and which were
 exported. The window lists a folder with core.batch.find_photos, so the strip shows
-exactly the photos a batch would colorize.
+exactly the photos a batch would colorize. A photo whose batch output is current shows
+that output's thumbnail: the archivist sees the roll's results at a glance.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -148,17 +150,20 @@ class ThumbnailLoader(QObject):
 class PhotoListModel(QAbstractListModel):
     """The photos of a folder; thumbnails load lazily as rows are shown."""
 
-    def __init__(self, is_exported: Callable[[Path], bool] | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, is_exported: Callable[[Path], bool] | None = None, parent: QObject | None = None,
+                 exported_file: Callable[[Path], Path | None] | None = None) -> None:
         super().__init__(parent)
         self.paths: list[Path] = []
         self.root: Path | None = None
         self.is_exported = is_exported or (lambda p: False)
+        self.exported_file = exported_file or (lambda p: None)  # the batch output shown as the thumbnail
         self.loader = ThumbnailLoader(parent=self)
         self.loader.ready.connect(self._thumbnail_ready)
         self._thumbs: OrderedDict[str, QImage] = OrderedDict()
         self._errors: dict[str, str] = {}
-        self._flags: dict[str, tuple[bool, bool]] = {}
-        self._row: dict[str, int] = {}
+        self._flags: dict[str, tuple[bool, bool, str]] = {}  # has hints, exported, thumbnail's file
+        self._row: dict[str, int] = {}  # photo or the output shown for it -> row
+        self._stamps: dict[str, int] = {}  # output shown -> its modification time when loaded
         grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
         grey.fill(QColor(70, 70, 74))
         self._placeholder = square(grey)
@@ -179,9 +184,19 @@ class PhotoListModel(QAbstractListModel):
     def row_of(self, path: Path | str) -> int:
         return self._row.get(str(path), -1)
 
-    def _status(self, key: str, path: Path) -> tuple[bool, bool]:
+    def _status(self, key: str, path: Path) -> tuple[bool, bool, str]:
         if key not in self._flags:
-            self._flags[key] = (sidecar_path(path).exists(), bool(self.is_exported(path)))
+            shown = self.exported_file(path)
+            source = key if shown is None else str(shown)
+            if source != key:
+                self._row[source] = self._row[key]
+                with contextlib.suppress(OSError):
+                    stamp = shown.stat().st_mtime_ns
+                    if self._stamps.setdefault(source, stamp) != stamp:  # a batch rewrote it
+                        self._stamps[source] = stamp
+                        self._thumbs.pop(source, None)
+                        self._errors.pop(source, None)
+            self._flags[key] = (sidecar_path(path).exists(), bool(self.is_exported(path)), source)
         return self._flags[key]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -192,15 +207,18 @@ class PhotoListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return path.name
         if role == Qt.ItemDataRole.DecorationRole:
-            img = self._thumbs.get(key)
+            source = self._status(key, path)[2]
+            if source in self._errors:  # an output that cannot be shown: the photo itself
+                source = key
+            img = self._thumbs.get(source)
             if img is not None:
-                self._thumbs.move_to_end(key)
+                self._thumbs.move_to_end(source)
                 return img
-            if key not in self._errors:
-                self.loader.request(path)
-            return self._placeholder
+            if source not in self._errors:
+                self.loader.request(Path(source))
+            return self._thumbs.get(key, self._placeholder)  # the photo's, until its output's arrives
         if role == Qt.ItemDataRole.ToolTipRole:
-            hints, exported = self._status(key, path)
+            hints, exported, _ = self._status(key, path)
             shown = str(path.relative_to(self.root)) if self.root and path.is_relative_to(self.root) else str(path)
             notes = [n for n, on in (("has hints", hints), ("exported", exported)) if on]
             err = self._errors.get(key)
@@ -249,6 +267,8 @@ class PhotoListModel(QAbstractListModel):
         if row >= 0:
             self._flags.pop(str(self.paths[row]), None)
             self.dataChanged.emit(self.index(row), self.index(row))
+
+
 
 
 class BadgeDelegate(QStyledItemDelegate):

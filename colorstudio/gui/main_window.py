@@ -18,7 +18,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
-from ..core.batch import BatchOptions, find_photos, output_is_current
+from ..core.batch import BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         factory = None if engine is not None else self._engine_factory(self.settings)
         self.controller = InferenceController(engine, factory, parent=self,
                                               export_factory=self._export_factory(self.settings))
-        self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self)
+        self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self,
+                                           exported_file=self._batch_output)
         self.strip = PhotoStrip(self.folder_model)
 
         ui.build(self)
@@ -683,15 +684,17 @@ class MainWindow(QMainWindow):
     def _is_exported(self, path: Path) -> bool:
         """Exported from this window, or its output from the last batch's options exists and
         is newer than the photo and its hints (else the next batch redoes it)."""
-        if photo_key(path) in self._exported:
-            return True
+        return photo_key(path) in self._exported or self._batch_output(path) is not None
+
+    def _batch_output(self, path: Path) -> Path | None:
+        """The photo's output from the last batch's options, if it is there and current."""
         options = self._export_options
         if options is None:
-            return False
+            return None
         try:
-            return output_is_current(path, options)
+            return output_path(path, options) if output_is_current(path, options) else None
         except ColorStudioError:  # a name the pattern cannot make: run_batch would fail that photo too
-            return False
+            return None
 
     # -- batch ---------------------------------------------------------------------------------
     def batch_dialog(self) -> None:

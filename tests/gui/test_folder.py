@@ -9,9 +9,11 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 
 from colorstudio.core import batch
@@ -202,14 +204,20 @@ def test_a_photo_hinted_after_its_batch_loses_its_badge_and_is_redone(  # noqa: 
     model = win.folder_model
     assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
     before = (out / "a.png").read_bytes()
+    # The strip shows the results: an exported photo's thumbnail is its output's (b.png has
+    # hints, so even the random test network gives it colour; the gray photo has none).
+    qtbot.waitUntil(lambda: _colourful(model.data(model.index(1), Qt.ItemDataRole.DecorationRole)), timeout=10000)
     # The archivist looks at the results and hints the photo that came out wrong.
     t = (batch_folder / "a.png").stat().st_mtime_ns + 1  # an output just newer than its photo
     os.utime(out / "a.png", ns=(t, t))
     model.refresh()
     assert model.data(model.index(0), EXPORTED_ROLE)
+    win.colour_panel.new_hint_mode.setCurrentIndex(win.colour_panel.new_hint_mode.findData("current"))
+    win.colour_panel.choose((30, 60, 220))
     win.canvas.add_requested.emit(0.5, 0.5)
     assert win.save_hints()
     assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [False, True, False, True]
+    shown = model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
     win.act_batch.trigger()
     with qtbot.waitSignal(win._batch.finished, timeout=60000) as blocker:
         pass
@@ -217,7 +225,17 @@ def test_a_photo_hinted_after_its_batch_loses_its_badge_and_is_redone(  # noqa: 
                                           "c.png": "skipped"}
     assert (out / "a.png").read_bytes() != before
     assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(4)] == [True, True, False, True]
+    # The redone photo's new output replaces its thumbnail (it has hints now: colour).
+    qtbot.waitUntil(lambda: _colourful(model.data(model.index(0), Qt.ItemDataRole.DecorationRole)), timeout=10000)
+    assert model.data(model.index(1), Qt.ItemDataRole.DecorationRole) == shown  # not redone, not reloaded
     win._batch.failure_box.close()
+
+
+def _colourful(img: QImage) -> bool:
+    rgb = img.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(rgb.constBits(), np.uint8, count=rgb.sizeInBytes()).reshape(rgb.height(), -1)
+    px = rows[:, :rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3).astype(int)
+    return bool(np.abs(px - px.mean(axis=2, keepdims=True)).max() > 8)
 
 
 def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_path, qtbot) -> None:  # noqa: ANN001
