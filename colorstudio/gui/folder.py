@@ -269,8 +269,6 @@ class PhotoListModel(QAbstractListModel):
             self.dataChanged.emit(self.index(row), self.index(row))
 
 
-
-
 class BadgeDelegate(QStyledItemDelegate):
     """Paints the thumbnail, then small badges: "H" has hints, "✓" exported."""
 
