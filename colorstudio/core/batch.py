@@ -36,8 +36,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .fileio import part_in_use
 from .errors import ColorStudioError, HintsFileError
+from .fileio import part_in_use
 from .hints import Hint, load_hints, sidecar_path
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
@@ -92,7 +92,7 @@ class BatchOptions:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What happened to one photo. status: "done", "skipped" (output already there and current) or "failed"."""
+    """What happened to one photo. status: "done", "skipped" (output there and current) or "failed"."""
 
     input: Path
     output: Path | None

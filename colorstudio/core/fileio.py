@@ -57,10 +57,12 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     tmp = Path(tmp_name)
     # While it is being written the file stays open and locked (POSIX), so that a cleanup of
     # a killed run's leftovers (`part_in_use`) tells it from another live writer's.
-    held = fcntl is not None
-    if held:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
-    else:
+    held = False
+    if fcntl is not None:
+        with contextlib.suppress(OSError):  # a file system without locks: written unlocked
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+            held = True
+    if not held:
         os.close(fd)
     # mkstemp makes the file private (0600); give the result the mode a plain open() would
     # (or the mode of the file it replaces).
@@ -97,8 +99,10 @@ def part_in_use(path: str | os.PathLike[str]) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         return True
+    except OSError:
+        return False  # a file system without locks cannot tell
     finally:
         os.close(fd)
     return False
