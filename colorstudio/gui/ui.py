@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .help import show_about, show_shortcuts
 from .panels import ColourPanel, HintListPanel
 
 if TYPE_CHECKING:
@@ -140,6 +141,9 @@ def build_actions(win: MainWindow) -> None:
     win.act_prefs = a("&Preferences…", win.preferences_dialog, ["Ctrl+,"],
                        "Device, working size, model file, new-hint colour")
     win.act_quit = a("&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit ColorStudio")
+    win.act_help_keys = a("&Keyboard and Mouse", lambda: show_shortcuts(win), QKeySequence.StandardKey.HelpContents,
+                          "Every shortcut and mouse gesture")
+    win.act_about = a("&About ColorStudio", lambda: show_about(win), (), "Version, model and libraries")
 
     # Fixed texts (the step's name goes to the tooltip), so the toolbar does not jump around.
     win.act_undo = a("&Undo", win.undo_group.undo, "Ctrl+Z", "Undo the last hint edit", sp.SP_ArrowBack)
@@ -203,6 +207,8 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
         act = dock.toggleViewAction()
         act.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         m.addAction(act)
+    m = mb.addMenu("&Help")
+    m.addActions([win.act_help_keys, win.act_about])
     for menu in mb.findChildren(type(win.recent_menu)):
         menu.setToolTipsVisible(True)
 

@@ -300,3 +300,24 @@ def test_zoomed_in_result_is_rendered_from_the_full_resolution_photo(make_window
     monkeypatch.setattr(canvas_module, "DETAIL_PIXELS", 20_000)
     (_, _, rw, rh), (w, h) = canvas.wanted_detail(1024)
     assert w * h <= 20_000 * 1.03 and w / h == pytest.approx(rw / rh, rel=0.03)
+
+
+def test_help_lists_the_real_shortcuts_and_about_names_the_model(win, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    from colorstudio import __version__
+    from colorstudio.gui.help import shortcut_rows
+
+    rows = dict(shortcut_rows(win))
+    assert rows["Undo"] == QKeySequence("Ctrl+Z").toString(QKeySequence.SequenceFormat.NativeText)
+    assert rows["Actual Size (100 %)"] == QKeySequence("Ctrl+1").toString(QKeySequence.SequenceFormat.NativeText)
+    assert "Show Hint Markers" in rows and "Delete Hint" in rows  # every action with a shortcut
+    win.act_help_keys.trigger()
+    box = win.findChild(QMessageBox, "shortcuts_help")
+    assert box is not None and box.isVisible() and "Right-click a hint" in box.text() and "Undo" in box.text()
+    box.close()
+    win.act_about.trigger()
+    about = win.findChild(QMessageBox, "about_box")
+    assert f"ColorStudio {__version__}" in about.text() and "tiny on cpu" in about.text()
+    about.close()

@@ -1,0 +1,87 @@
+"""The Help menu: the keyboard and mouse reference, and About.
+
+The reference is built from the window's own actions, so it always shows the shortcuts
+the app really has (on macOS, with its native key names).
+"""
+from __future__ import annotations
+
+import html
+import platform
+import sys
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+MOUSE = (
+    ("Click an empty spot of the photo", "add a hint: the model's colour there, or the current colour (Preferences)"),
+    ("Drag a hint", "move it; the result follows live"),
+    ("Right-click a hint", "delete it"),
+    ("Drag anywhere else", "pan (once zoomed in)"),
+    ("Mouse wheel", "zoom at the pointer"),
+    ("Drag the before/after line", "move the split (split view)"),
+    ("Click a suggestion or the gamut", "recolour the selected hint"),
+)
+
+
+def shortcut_rows(win: MainWindow) -> list[tuple[str, str]]:
+    """(action, its shortcuts) for every action of the window that has a shortcut."""
+    rows = []
+    for act in win.actions():
+        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+        if keys:
+            rows.append((act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…"),
+                         ", ".join(keys)))
+    return rows
+
+
+def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    cells = "".join(f"<tr><td>{html.escape(a)}</td><td>&nbsp;&nbsp;{html.escape(b)}</td></tr>" for a, b in rows)
+    return f"<table>{cells}</table>"
+
+
+def shortcuts_html(win: MainWindow) -> str:
+    return f"<h3>Keyboard</h3>{_table(shortcut_rows(win))}<h3>Mouse</h3>{_table(MOUSE)}"
+
+
+def about_html(win: MainWindow) -> str:
+    from PySide6 import __version__ as pyside_version
+
+    from .. import __version__
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch_version = "not installed"
+    engine = win.controller.engine
+    model = "not loaded yet"
+    if engine is not None:
+        info = engine.info() if hasattr(engine, "info") else {}
+        model = f"{info.get('name', '?')} on {info.get('device', '?')}"
+    return (f"<h3>ColorStudio {html.escape(__version__)}</h3>"
+            "<p>Brings black-and-white photographs into colour with a network you steer by clicking "
+            "colour hints. It runs on this computer only: no photo leaves it.</p>"
+            f"<p>Model: {html.escape(model)}<br>"
+            f"Python {html.escape(platform.python_version())}, PySide6 {html.escape(pyside_version)}, "
+            f"PyTorch {html.escape(torch_version)}, {html.escape(sys.platform)}</p>")
+
+
+def show_shortcuts(win: MainWindow) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard and mouse", shortcuts_html(win),
+                      QMessageBox.StandardButton.Close, win)
+    box.setObjectName("shortcuts_help")
+    box.open()
+    return box
+
+
+def show_about(win: MainWindow) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "About ColorStudio", about_html(win),
+                      QMessageBox.StandardButton.Close, win)
+    box.setObjectName("about_box")
+    box.open()
+    return box
