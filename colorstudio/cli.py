@@ -102,9 +102,12 @@ def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported l
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from .core.hints import load_hints, sidecar_path
-    from .core.images import output_format, read_image, write_image
+    from .core.images import WRITE_FORMATS, output_format, read_image, write_image
 
     src, dst = Path(args.input), Path(args.output)
+    if dst.is_dir():
+        example = dst / (src.stem + (src.suffix if src.suffix.lower() in WRITE_FORMATS else ".png"))
+        raise CliError(f"{dst}: cannot write over a folder; name the output file, e.g. {example}")
     output_format(dst)
     if not 1 <= args.quality <= 100:
         raise CliError(f"--quality must be 1..100, got {args.quality}")

@@ -316,7 +316,10 @@ def prepare(case: str, photo: Path, out_dir: Path, tiny_model_path: Path, tmp_pa
         folder = out_dir / "taken.png"
         folder.mkdir()
         args[2] = str(folder)
-        return args, f"{folder}: cannot write"
+        return args, f"{folder}: cannot write over a folder; name the output file, e.g. {folder / photo.name}"
+    if case == "output is a folder without a suffix":
+        args[2] = str(out_dir)
+        return args, f"{out_dir}: cannot write over a folder; name the output file, e.g. {out_dir / photo.name}"
     if case == "output type unsupported":
         args[2] = str(out_dir / "out.gif")
         return args, f"{out_dir / 'out.gif'}: unsupported output type"
@@ -338,7 +341,8 @@ BAD_CASES = ["missing input", "input is a folder", "empty input", "truncated png
              "over --max-megapixels", "header claims 100k x 100k", "invalid sidecar", "hints not JSON",
              "hints wrong version", "hints bad colour", "hints file missing", "unknown device", "model missing",
              "model empty", "model truncated", "model of another network", "model weights do not fit",
-             "model that would run code", "output folder missing", "output is a folder", "output type unsupported",
+             "model that would run code", "output folder missing", "output is a folder", "output is a folder without a suffix",
+             "output type unsupported",
              "output is the input",
              "negative saturation", "max-megapixels not a number", "quality out of range", "size too small"]
 
