@@ -71,17 +71,16 @@ def about_html(win: MainWindow) -> str:
             f"PyTorch {html.escape(torch_version)}, {html.escape(sys.platform)}</p>")
 
 
-def show_shortcuts(win: MainWindow) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard and mouse", shortcuts_html(win),
-                      QMessageBox.StandardButton.Close, win)
-    box.setObjectName("shortcuts_help")
+def _show(win: MainWindow, title: str, text: str, name: str) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.NoIcon, title, text, QMessageBox.StandardButton.Close, win)
+    box.setObjectName(name)
     box.open()
     return box
+
+
+def show_shortcuts(win: MainWindow) -> QMessageBox:
+    return _show(win, "Keyboard and mouse", shortcuts_html(win), "shortcuts_help")
 
 
 def show_about(win: MainWindow) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.NoIcon, "About ColorStudio", about_html(win),
-                      QMessageBox.StandardButton.Close, win)
-    box.setObjectName("about_box")
-    box.open()
-    return box
+    return _show(win, "About ColorStudio", about_html(win), "about_box")
