@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--format", default="", help="output format: jpg, png, tif, webp (default: as the input)")
     b.add_argument("--quality", type=int, default=95)
     b.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
+    b.add_argument("--saturation", type=float, default=1.0, help="scale every output's chroma (default 1.0)")
     b.add_argument("--report", default=None, help="JSON-lines report (default: OUTPUT_DIR/colorstudio-report.jsonl)")
     b.add_argument("--allow-inside", action="store_true", help="allow OUTPUT_DIR inside INPUT_DIR")
     _add_engine_args(b)

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import stat
@@ -64,6 +65,7 @@ class BatchOptions:
     quality: JPEG/WebP quality 1..100.
     overwrite: redo photos whose output exists (default: skip them, which is how runs resume).
     max_pixels: refuse photos larger than this (checked on the header, before decoding).
+    saturation: scale of every output's chroma, as Engine.colorize's (1.0: as predicted).
     """
 
     output_dir: Path
@@ -73,6 +75,7 @@ class BatchOptions:
     overwrite: bool = False
     input_root: Path | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    saturation: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output_dir", Path(self.output_dir))
@@ -87,6 +90,9 @@ class BatchOptions:
             raise ColorStudioError(f"quality must be an integer 1..100, got {self.quality!r}")
         if isinstance(self.max_pixels, bool) or not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ColorStudioError(f"max_pixels must be a positive integer, got {self.max_pixels!r}")
+        sat = self.saturation
+        if isinstance(sat, bool) or not isinstance(sat, (int, float)) or not math.isfinite(sat) or not 0 <= sat <= 4:
+            raise ColorStudioError(f"saturation must be a number from 0 to 4, got {sat!r}")
         _check_pattern(self.pattern)
 
 
@@ -464,7 +470,9 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                 if loaded.image is None:
                     raise loaded.error or ColorStudioError("could not be read")
                 t0 = time.perf_counter()
-                rgb = engine.colorize(loaded.image.pixels, loaded.hints)
+                # Only a saturation that matters is passed: engines without the keyword still work.
+                kw = {"saturation": options.saturation} if options.saturation != 1.0 else {}
+                rgb = engine.colorize(loaded.image.pixels, loaded.hints, **kw)
                 job.seconds += time.perf_counter() - t0
             except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
                 drain(photo)
@@ -614,6 +622,7 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
         output_dir=output_dir, pattern=args.pattern, format=args.format or "", quality=args.quality,
         overwrite=bool(args.overwrite), input_root=input_dir,
         max_pixels=int(max_mp * 1e6) if max_mp else DEFAULT_MAX_PIXELS,
+        saturation=float(getattr(args, "saturation", 1.0)),
     )
     if not input_dir.is_dir():
         raise ColorStudioError(f"{input_dir}: {'not a folder' if input_dir.exists() else 'no such folder'}")

@@ -708,7 +708,7 @@ class MainWindow(QMainWindow):
             return
         selected = self.strip.selected_paths()
         dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected),
-                          int(self.settings.max_megapixels * 1e6), self)
+                          int(self.settings.max_megapixels * 1e6), self, saturation=self.saturation)
         if dlg.exec() != BatchDialog.DialogCode.Accepted:
             return
         self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options())

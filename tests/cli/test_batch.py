@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -84,10 +85,27 @@ def test_pattern_format_quality_and_report_options(tmp_path: Path, run) -> None:
     assert [r["status"] for r in read_report(report)] == ["done", "done"]
 
 
+def test_saturation_applies_to_every_photo(tmp_path: Path, run, tiny_model_path: Path) -> None:  # noqa: ANN001
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint, save_hints, sidecar_path
+
+    photos = write_many(tmp_path / "in", 2)
+    hints = [Hint(0.5, 0.5, (30, 200, 60))]
+    save_hints(sidecar_path(photos[0]), hints)
+    code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--saturation", "0.6", "--format", "png")
+    assert code == 0, err
+    engine = load_engine(tiny_model_path, device="cpu")
+    for photo, used in zip(photos, (hints, ())):
+        expected = engine.colorize(np.asarray(Image.open(photo)), used, saturation=0.6)
+        assert (np.asarray(Image.open(tmp_path / "out" / photo.name)) == expected).all()
+
+
 @pytest.mark.parametrize("args, match", [
     (["--pattern", "{stem}"], "image suffix"),
     (["--format", "gif"], "output format"),
     (["--quality", "0"], "quality"),
+    (["--saturation", "-1"], "saturation"),
+    (["--saturation", "nan"], "saturation"),
 ])
 def test_bad_options_are_one_clean_line(tmp_path: Path, run, args: list[str], match: str) -> None:  # noqa: ANN001
     write_many(tmp_path / "in", 1)
