@@ -579,7 +579,9 @@ class MainWindow(QMainWindow):
             target = self.session.save()
         except (ColorStudioError, OSError) as exc:
             where = sidecar_path(doc.path)
-            QMessageBox.critical(self, "Cannot save hints", f"{where}: {getattr(exc, 'strerror', None) or exc}")
+            QMessageBox.critical(self, "Cannot save hints", f"{where}: {getattr(exc, 'strerror', None) or exc}\n\n"
+                                 "Your hints are kept (autosaved for this photo); File > Save Hints As… "
+                                 "writes them to another place.")
             return False
         self.folder_model.refresh(doc.path)
         self._update_title()

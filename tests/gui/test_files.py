@@ -386,3 +386,22 @@ def test_export_and_batch_load_the_export_model_when_it_differs(tmp_path, tiny_m
     assert MainWindow._export_factory(edit.updated(export_model=str(tiny_model_path))) is None
     engine = MainWindow._export_factory(edit.updated(export_model=str(other)))()
     assert engine.name == "export-weights" and engine.working_size == 64
+
+
+def test_hints_that_cannot_be_saved_next_to_the_photo_are_kept(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
+                                                                messages) -> None:
+    from colorstudio.core.hints import sidecar_path
+    from colorstudio.gui.document import read_autosave
+
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_image(photo)
+    sidecar_path(photo).mkdir()  # as good as a read-only archive folder: the sidecar cannot be written
+    win.canvas.add_requested.emit(0.5, 0.5)
+    assert not win.save_hints()
+    kind, title, text = messages[-1]
+    assert (kind, title) == ("critical", "Cannot save hints") and str(sidecar_path(photo)) in text
+    assert "Save Hints As" in text  # the way out
+    assert win.document.dirty and len(win.document.hints) == 1
+    win.session.autosave_now()
+    assert read_autosave(photo)[0] == win.document.hints
