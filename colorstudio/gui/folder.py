@@ -49,6 +49,35 @@ def thumbnail_cache_dir() -> Path:
     return Path(base or Path.home() / ".cache" / "colorstudio") / "thumbnails"
 
 
+CACHE_LIMIT = 256 * 1024 * 1024  # the disk cache of thumbnails is trimmed to 3/4 of this when it grows past it
+
+
+def trim_thumbnail_cache(limit: int = CACHE_LIMIT, folder: Path | None = None) -> int:
+    """Delete the least recently used cached thumbnails while the cache is over `limit` bytes,
+    down to 3/4 of it (a collection of 100k scans would otherwise leave ~1 GB behind).
+    Returns the number of files deleted. Any thread; errors are ignored (it is a cache)."""
+    folder = thumbnail_cache_dir() if folder is None else folder
+    entries = []
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for e in it:
+            with contextlib.suppress(OSError):
+                if e.is_file() and e.name.endswith(".jpg"):
+                    st = e.stat()
+                    entries.append((st.st_mtime_ns, st.st_size, e.path))
+    total = sum(size for _, size, _ in entries)
+    if total <= limit:
+        return 0
+    deleted = 0
+    for _, size, path in sorted(entries):  # oldest use first
+        if total <= limit * 3 // 4:
+            break
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            total -= size
+            deleted += 1
+    return deleted
+
+
 def _cache_file(path: Path, size: int) -> Path | None:
     try:
         st = path.stat()
@@ -76,6 +105,8 @@ def make_thumbnail(path: Path, size: int = THUMB) -> QImage:
     if cached is not None and cached.exists():
         img = QImage(str(cached))
         if not img.isNull():
+            with contextlib.suppress(OSError):
+                os.utime(cached)  # used now: the last to go when the cache is trimmed
             return img
     with Image.open(path) as im:
         im.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced scale
@@ -164,11 +195,15 @@ class PhotoListModel(QAbstractListModel):
         self._flags: dict[str, tuple[bool, bool, str]] = {}  # has hints, exported, thumbnail's file
         self._row: dict[str, int] = {}  # photo or the output shown for it -> row
         self._stamps: dict[str, int] = {}  # output shown -> its modification time when loaded
+        self._trimmed = False
         grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
         grey.fill(QColor(70, 70, 74))
         self._placeholder = square(grey)
 
     def set_photos(self, root: Path | None, paths: list[Path]) -> None:
+        if not self._trimmed:  # once per session, off the GUI thread
+            self._trimmed = True
+            self.loader.pool.start(trim_thumbnail_cache)
         self.beginResetModel()
         self.loader.reset()
         self.root = root

@@ -325,3 +325,35 @@ def test_folder_opens_on_its_first_readable_photo(make_window, fake_engine, tmp_
         assert win.open_folder(root)
     assert [p.name for p in win.folder_model.paths] == ["IMG_0001.HEIC", "scan.png"]
     assert win.document.path == root / "scan.png" and not messages  # no error before the user asks for the HEIC
+
+
+def test_thumbnail_cache_is_trimmed_least_recently_used_first(tmp_path: Path) -> None:
+    from colorstudio.gui.folder import trim_thumbnail_cache
+
+    cache = tmp_path / "thumbnails"
+    cache.mkdir()
+    for i in range(10):  # 10 x 1 kB, used one after the other
+        f = cache / f"{i:02d}.jpg"
+        f.write_bytes(b"x" * 1000)
+        os.utime(f, ns=(1_000_000_000 * (i + 1), 1_000_000_000 * (i + 1)))
+    (cache / "notes.txt").write_bytes(b"y" * 5000)  # not a thumbnail: never touched
+    assert trim_thumbnail_cache(limit=20_000, folder=cache) == 0  # under the limit: nothing goes
+    assert trim_thumbnail_cache(limit=5000, folder=cache) == 7  # down to 3/4 of the limit, oldest first
+    assert sorted(p.name for p in cache.iterdir()) == ["07.jpg", "08.jpg", "09.jpg", "notes.txt"]
+    assert trim_thumbnail_cache(folder=tmp_path / "missing") == 0
+
+
+def test_a_cached_thumbnail_in_use_is_kept_over_older_ones(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from colorstudio.gui import folder as folder_module
+
+    monkeypatch.setattr(folder_module, "thumbnail_cache_dir", lambda: tmp_path / "thumbs")
+    photos = [write_gray(tmp_path / f"p{i}.png") for i in range(3)]
+    for p in photos:
+        folder_module.make_thumbnail(p)
+    files = sorted((tmp_path / "thumbs").iterdir())
+    assert len(files) == 3
+    for f in files:
+        os.utime(f, ns=(1_000_000_000, 1_000_000_000))  # all old
+    folder_module.make_thumbnail(photos[1])  # shown again: a cache hit marks it used now
+    kept = {f.name for f in (tmp_path / "thumbs").iterdir() if f.stat().st_mtime_ns > 1_000_000_000}
+    assert kept == {folder_module._cache_file(photos[1], folder_module.THUMB).name}
