@@ -102,7 +102,7 @@ def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported l
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
-    from .core.hints import load_hints, sidecar_path
+    from .core.hints import find_hints_file, load_hints
     from .core.images import WRITE_FORMATS, output_format, read_image, write_image
 
     src, dst = Path(args.input), Path(args.output)
@@ -123,8 +123,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     hints: tuple = ()
     if args.hints:
         hints = load_hints(args.hints)
-    elif not args.no_hints and sidecar_path(src).exists():
-        hints = load_hints(sidecar_path(src))
+    elif not args.no_hints and (side := find_hints_file(src)) is not None:
+        hints = load_hints(side)
     engine = _load_engine(args)
     rgb = engine.colorize(image.pixels, hints, saturation=args.saturation)
     note = f"Colorized by ColorStudio {__version__} (model: {engine.name}, {len(hints)} hints); not the original scan"

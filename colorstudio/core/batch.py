@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
 from .fileio import part_in_use
-from .hints import Hint, load_hints, sidecar_path
+from .hints import Hint, find_hints_file, load_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
 log = logging.getLogger(__name__)
@@ -209,12 +209,12 @@ def _is_current(out: Path, photo: Path) -> bool:
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
-    for source in (photo, sidecar_path(photo)):
+    for source in (photo, find_hints_file(photo)):
         try:
-            if source.stat().st_mtime_ns > st.st_mtime_ns:
+            if source is not None and source.stat().st_mtime_ns > st.st_mtime_ns:
                 return False
         except OSError:
-            continue  # no sidecar (or an unreadable source: reading it will say so)
+            continue  # an unreadable source: reading it will say so
     return True
 
 
@@ -307,9 +307,9 @@ class _Job:
 def _load(path: Path, max_pixels: int) -> _Loaded:
     t0 = time.perf_counter()
     try:
-        side = sidecar_path(path)
+        side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
         try:
-            hints = load_hints(side) if side.exists() else ()
+            hints = load_hints(side) if side is not None else ()
         except HintsFileError as exc:
             raise HintsFileError(f"invalid hints sidecar: {exc}") from None
         image = read_image(path, max_pixels=max_pixels)

@@ -1,6 +1,9 @@
 """Colour hints: the value type, the sidecar JSON file and the encoding into network channels."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
 import math
 import os
@@ -93,6 +96,24 @@ def sidecar_path(image_path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
+def stored_hints_path(image_path: str | os.PathLike[str]) -> Path:
+    """Where the hints of a photo whose folder cannot take a sidecar (a read-only archive,
+    a DVD) are kept: the user's ColorStudio data folder, one file per photo, named after a
+    digest of the photo's absolute path (the file also names the photo)."""
+    from .settings import data_dir
+
+    key = str(Path(image_path).expanduser().resolve())
+    return data_dir() / "hints" / f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:20]}.colorstudio.json"
+
+
+def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
+    """The photo's hints file: its sidecar if there is one, else its stored hints, else None."""
+    for candidate in (sidecar_path(image_path), stored_hints_path(image_path)):
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:
     """Validate a parsed hints document and return its hints."""
 
@@ -167,17 +188,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint]) -> None:
-    """Write a hints file atomically, keeping unknown top-level keys of an existing file."""
+def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[str, Any] | None = None) -> None:
+    """Write a hints file atomically, keeping unknown top-level keys of an existing file
+    (and adding `extra`'s)."""
     p = Path(path)
-    extra: dict[str, Any] = {}
+    extra = dict(extra or {})
     if p.exists():
         try:
             old = json.loads(p.read_text("utf-8-sig"), parse_constant=_refuse_constant)
             if isinstance(old, dict):
-                extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")}
+                extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")} | extra
         except (OSError, ValueError, RecursionError):
-            extra = {}
+            pass
     doc = hints_to_json(hints, extra)
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     try:
@@ -186,6 +208,24 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint]) -> None:
         # A lone surrogate ("\\ud800" is valid JSON) has no UTF-8 form: keep it escaped.
         text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
     atomic_write_text(p, text)
+
+
+def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint]) -> Path:
+    """Save a photo's hints in its sidecar; where its folder is read-only, in its stored
+    hints file instead (see stored_hints_path). Returns the file written; raises OSError.
+    A sidecar written supersedes (and removes) a stored file."""
+    side, stored = sidecar_path(image_path), stored_hints_path(image_path)
+    try:
+        save_hints(side, hints)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        save_hints(stored, hints, {"image": str(Path(image_path).expanduser().resolve())})
+        return stored
+    with contextlib.suppress(OSError):
+        stored.unlink(missing_ok=True)
+    return side
 
 
 def patch_bounds(hint: Hint, height: int, width: int) -> tuple[int, int, int, int]:

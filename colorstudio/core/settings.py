@@ -64,6 +64,12 @@ def cache_dir() -> Path:
     return _user_dir(("XDG_CACHE_HOME", ".cache"), ("LOCALAPPDATA", "AppData/Local", "Cache"), "Caches")
 
 
+def data_dir() -> Path:
+    """Per-user data folder: ~/.local/share/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Data,
+    ~/Library/Application Support/ColorStudio."""
+    return _user_dir(("XDG_DATA_HOME", ".local/share"), ("LOCALAPPDATA", "AppData/Local", "Data"), "Application Support")
+
+
 def log_dir() -> Path:
     """Per-user log folder: ~/.local/state/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Logs,
     ~/Library/Logs/ColorStudio."""

@@ -35,7 +35,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ..core.hints import sidecar_path
+from ..core.hints import find_hints_file
 
 THUMB = 112
 HAS_HINTS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -231,7 +231,7 @@ class PhotoListModel(QAbstractListModel):
                         self._stamps[source] = stamp
                         self._thumbs.pop(source, None)
                         self._errors.pop(source, None)
-            self._flags[key] = (sidecar_path(path).exists(), bool(self.is_exported(path)), source)
+            self._flags[key] = (find_hints_file(path) is not None, bool(self.is_exported(path)), source)
         return self._flags[key]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -585,7 +585,12 @@ class MainWindow(QMainWindow):
             return False
         self.folder_model.refresh(doc.path)
         self._update_title()
-        self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {target.name}", 6000)
+        if target == sidecar_path(doc.path):
+            self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {target.name}", 6000)
+        else:
+            self.statusBar().showMessage(
+                f"The photo's folder is read-only: saved {len(doc.hints)} hints in ColorStudio's hints folder "
+                f"({target.parent}); batches and the command line on this computer use them", 15000)
         return True
 
     def save_hints_as(self) -> None:

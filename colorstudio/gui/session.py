@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
 from ..core.errors import ColorStudioError
-from ..core.hints import Hint, load_hints, save_hints, sidecar_path
+from ..core.hints import Hint, find_hints_file, load_hints, save_hints_for
 from ..core.images import LoadedImage
 from . import commands
 from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
@@ -76,8 +76,8 @@ class PhotoSession(QObject):
         restore: tuple[Hint, ...] | None = None
         if state is None:
             saved: tuple[Hint, ...] = ()
-            side = sidecar_path(path)
-            if side.exists():
+            side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
+            if side is not None:
                 try:
                     saved = load_hints(side)
                 except ColorStudioError as exc:
@@ -99,10 +99,10 @@ class PhotoSession(QObject):
         return report
 
     def save(self) -> Path:
-        """Write the hints to the photo's sidecar; raises ColorStudioError / OSError."""
+        """Write the hints to the photo's sidecar (its stored hints file where the photo's folder
+        is read-only: core.hints.save_hints_for); raises ColorStudioError / OSError."""
         doc = self.document
-        target = sidecar_path(doc.path)
-        save_hints(target, doc.hints)
+        target = save_hints_for(doc.path, doc.hints)
         doc.mark_saved()
         state = self._photos.get(doc.key)
         if state is not None:

@@ -84,6 +84,21 @@ def test_colorize_end_to_end(photo: Path, out_dir: Path, tiny_model_path: Path, 
     assert sorted(p.name for p in out_dir.iterdir()) == ["photo_color.png"]
 
 
+def test_hints_kept_for_a_read_only_folder_are_used(photo: Path, out_dir: Path, tiny_model_path: Path,
+                                                    capfd: pytest.CaptureFixture[str]) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint, save_hints, stored_hints_path
+
+    hints = (Hint(0.5, 0.5, (200, 40, 30)),)
+    stored = stored_hints_path(photo)
+    stored.parent.mkdir(parents=True)
+    save_hints(stored, hints)
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "out.png"), "--model", str(tiny_model_path))
+    assert code == 0, err
+    expected = load_engine(tiny_model_path, device="cpu").colorize(read_image(photo).pixels, hints)
+    np.testing.assert_array_equal(read_image(out_dir / "out.png").pixels, expected)
+
+
 @pytest.mark.parametrize("case", ["truncated image", "corrupt model", "invalid hints"])
 def test_bad_input_in_a_real_process(photo: Path, out_dir: Path, tiny_model_path: Path, tmp_path: Path,
                                      case: str) -> None:

@@ -346,6 +346,24 @@ def test_a_rerun_redoes_photos_whose_hints_or_pixels_changed_after_their_output(
     assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped"] * 4
 
 
+def test_hints_kept_for_a_read_only_folder_are_used_and_judge_currency(tmp_path: Path,  # noqa: ANN001
+                                                                         tiny_engine) -> None:
+    from colorstudio.core.hints import stored_hints_path
+
+    photos = write_many(tmp_path / "in", 2)
+    opts = BatchOptions(tmp_path / "out")
+    hints = (Hint(0.5, 0.5, (30, 200, 60)),)
+    stored = stored_hints_path(photos[0])  # as the app saves them when the folder is read-only
+    stored.parent.mkdir(parents=True)
+    save_hints(stored, hints)
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["done", "done"]
+    expected = tiny_engine.colorize(np.asarray(Image.open(photos[0])), hints)
+    np.testing.assert_array_equal(np.asarray(Image.open(output_path(photos[0], opts))), expected)
+    t = stored.stat().st_mtime_ns - 2_000_000_000  # hinted again after its output
+    os.utime(output_path(photos[0], opts), ns=(t, t))
+    assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["done", "skipped"]
+
+
 def test_report_survives_a_torn_last_line(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
     photos = write_many(tmp_path / "in", 2)
     report = tmp_path / "report.jsonl"

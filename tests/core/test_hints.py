@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -484,3 +485,47 @@ def test_no_hints_encode_to_zeros_and_gray_hints_to_zero_chroma_with_mask() -> N
     assert not ab.any() and not mask.any()
     ab, mask = encode_hints([Hint(0.5, 0.5, (128, 128, 128))], 8, 8)
     assert np.abs(ab).max() < 0.05 and mask.sum() == 1
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Writes into `folder` fail as on a read-only archive (tests may run as root, which chmod cannot stop)."""
+    import errno
+
+    real = fileio.atomic_write_text
+
+    def write(path: Any, text: str) -> None:
+        if Path(path).parent == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        real(path, text)
+
+    monkeypatch.setattr("colorstudio.core.hints.atomic_write_text", write)
+
+
+def test_hints_of_a_photo_in_a_read_only_folder_are_kept_in_the_data_folder(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorstudio.core.hints import find_hints_file, save_hints_for, stored_hints_path
+
+    photo = tmp_path / "archive" / "scan.tif"
+    photo.parent.mkdir()
+    photo.write_bytes(b"")
+    assert find_hints_file(photo) is None
+    hints = (Hint(0.2, 0.3, (10, 20, 30)),)
+    _read_only(monkeypatch, photo.parent)
+    written = save_hints_for(photo, hints)
+    assert written == stored_hints_path(photo) and not sidecar_path(photo).exists()
+    assert written.is_relative_to(os.environ["XDG_DATA_HOME"])  # the user's data folder
+    assert find_hints_file(photo) == written and load_hints(written) == hints
+    assert json.loads(written.read_text())["image"] == str(photo.resolve())  # says which photo it is for
+    # The folder becomes writable (copied to a disk, say): the sidecar is written and supersedes the stored file.
+    monkeypatch.setattr("colorstudio.core.hints.atomic_write_text", fileio.atomic_write_text)
+    assert save_hints_for(photo, hints[:0]) == sidecar_path(photo)
+    assert find_hints_file(photo) == sidecar_path(photo) and not written.exists()
+
+
+def test_other_write_failures_of_a_sidecar_are_raised(tmp_path: Path) -> None:
+    from colorstudio.core.hints import save_hints_for
+
+    photo = tmp_path / "scan.tif"
+    sidecar_path(photo).mkdir()  # not a permission problem: no silent fallback
+    with pytest.raises(OSError):
+        save_hints_for(photo, ())

@@ -405,3 +405,32 @@ def test_hints_that_cannot_be_saved_next_to_the_photo_are_kept(make_window, fake
     assert win.document.dirty and len(win.document.hints) == 1
     win.session.autosave_now()
     assert read_autosave(photo)[0] == win.document.hints
+
+
+def test_hints_of_a_photo_in_a_read_only_folder_are_saved_in_the_data_folder(  # noqa: ANN001
+        make_window, fake_engine, photo, qtbot, monkeypatch, messages) -> None:
+    import errno
+
+    from colorstudio.core import fileio
+    from colorstudio.core.hints import find_hints_file, sidecar_path, stored_hints_path
+
+    def read_only_archive(path, text) -> None:  # noqa: ANN001 - the photo's folder refuses writes
+        if Path(path).parent == photo.parent:
+            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+        fileio.atomic_write_text(path, text)
+
+    monkeypatch.setattr("colorstudio.core.hints.atomic_write_text", read_only_archive)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_image(photo)
+    win.canvas.add_requested.emit(0.4, 0.6)
+    assert win.save_hints() and not messages
+    assert not win.document.dirty and not sidecar_path(photo).exists()
+    assert find_hints_file(photo) == stored_hints_path(photo)
+    assert "folder is read-only" in win.statusBar().currentMessage()
+    hints = win.document.hints
+    # Another session (a new window) opens the photo with them.
+    other = make_window(fake_engine)
+    with qtbot.waitSignal(other.result_ready, timeout=10000):
+        other.open_image(photo)
+    assert other.document.hints == hints and not other.document.dirty
