@@ -67,7 +67,8 @@ def cache_dir() -> Path:
 def data_dir() -> Path:
     """Per-user data folder: ~/.local/share/colorstudio, %LOCALAPPDATA%\\ColorStudio\\Data,
     ~/Library/Application Support/ColorStudio."""
-    return _user_dir(("XDG_DATA_HOME", ".local/share"), ("LOCALAPPDATA", "AppData/Local", "Data"), "Application Support")
+    return _user_dir(("XDG_DATA_HOME", ".local/share"), ("LOCALAPPDATA", "AppData/Local", "Data"),
+                     "Application Support")
 
 
 def log_dir() -> Path:
