@@ -34,6 +34,11 @@ from .workers import InferenceController
 
 DETAIL_DELAY_MS = 120  # the view or result must rest this long before a full-detail render
 
+
+def _hints_text(n: int) -> str:
+    return "1 hint" if n == 1 else f"{n} hints"
+
+
 RECENT_MAX = 10
 IMAGE_FILTER = "Photos ({});;All files (*)".format(" ".join(f"*{s}" for s in READ_SUFFIXES))
 
@@ -586,10 +591,10 @@ class MainWindow(QMainWindow):
         self.folder_model.refresh(doc.path)
         self._update_title()
         if target == sidecar_path(doc.path):
-            self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {target.name}", 6000)
+            self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {target.name}", 6000)
         else:
             self.statusBar().showMessage(
-                f"The photo's folder is read-only: saved {len(doc.hints)} hints in ColorStudio's hints folder "
+                f"The photo's folder is read-only: saved {_hints_text(len(doc.hints))} in ColorStudio's hints folder "
                 f"({target.parent}); batches and the command line on this computer use them", 15000)
         return True
 
@@ -602,7 +607,7 @@ class MainWindow(QMainWindow):
         if path:
             try:
                 save_hints(path, doc.hints)
-                self.statusBar().showMessage(f"Saved {len(doc.hints)} hints to {Path(path).name}", 6000)
+                self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {Path(path).name}", 6000)
             except (ColorStudioError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot save hints", f"{path}: {getattr(exc, 'strerror', None) or exc}")
 
@@ -617,7 +622,7 @@ class MainWindow(QMainWindow):
             except ColorStudioError as exc:
                 QMessageBox.critical(self, "Cannot load hints", str(exc))
                 return
-            self._push(commands.replace_hints(doc, hints, f"Load {len(hints)} hints from {Path(path).name}"))
+            self._push(commands.replace_hints(doc, hints, f"Load {_hints_text(len(hints))} from {Path(path).name}"))
 
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""

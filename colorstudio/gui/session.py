@@ -86,7 +86,8 @@ class PhotoSession(QObject):
             if auto is not None and auto[0] != saved:
                 restore = auto[0]
                 stamp = time.strftime("%H:%M on %d %b", time.localtime(auto[1]))
-                report.notes.append(f"restored {len(restore)} unsaved hints autosaved at {stamp} "
+                what = "1 unsaved hint" if len(restore) == 1 else f"{len(restore)} unsaved hints"
+                report.notes.append(f"restored {what} autosaved at {stamp} "
                                     "(Ctrl+Z goes back to the saved hints)")
                 report.restored = len(restore)
             state = PhotoState(QUndoStack(self), saved, saved)
