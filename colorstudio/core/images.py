@@ -23,7 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageReadError, ImageWriteError
 from .fileio import atomic_path
