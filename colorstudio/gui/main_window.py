@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
 
         ui.build(self)
         self._connect()
+        self._show_start_hint()
 
         self.setAcceptDrops(True)
         self.setWindowTitle("ColorStudio[*]")
@@ -493,6 +494,7 @@ class MainWindow(QMainWindow):
                                 "hints; saving will replace that file.")
         self.select_hint(-1)
         self._remember_recent(p)
+        QSettings().setValue("session/photo", str(p.resolve()))
         self._update_title()
         self._sync_strip()
         w, h = image.size
@@ -532,7 +534,10 @@ class MainWindow(QMainWindow):
         except ColorStudioError as exc:  # not a folder, or not readable
             QMessageBox.critical(self, "Cannot open folder", str(exc))
             return False
-        QSettings().setValue("last_dir", str(root))
+        s = QSettings()
+        s.setValue("last_dir", str(root))
+        s.setValue("session/folder", str(root.resolve()))
+        s.setValue("session/recursive", bool(recursive))
         self._export_options = remembered_options(root)
         self.folder_model.set_photos(root, photos)
         self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
@@ -802,6 +807,34 @@ class MainWindow(QMainWindow):
         items = [key] + [x for x in items if x != key][: RECENT_MAX - 1]
         s.setValue("recent_files", items)
         s.setValue("last_dir", str(path.parent))
+
+    def last_session(self) -> tuple[Path | None, Path | None]:
+        """The folder and the photo open when the app was last used (each None if gone)."""
+        s = QSettings()
+        folder, photo = (str(s.value(k, "") or "") for k in ("session/folder", "session/photo"))
+        return (Path(folder) if folder and Path(folder).is_dir() else None,
+                Path(photo) if photo and Path(photo).is_file() else None)
+
+    def reopen_last(self) -> bool:
+        """Open the folder and the photo that were open last: where the work was left."""
+        folder, photo = self.last_session()
+        opened = False
+        if folder is not None:
+            recursive = bool(QSettings().value("session/recursive", False, type=bool))
+            opened = self.open_folder(folder, recursive=recursive)
+        if photo is not None and (not opened or photo_key(photo) != self.document.key):
+            opened = self.open_image(photo) or opened
+        return opened
+
+    def _show_start_hint(self) -> None:
+        """The empty window says how to start, and how to continue the last session."""
+        folder, photo = self.last_session()
+        last = photo.name if photo is not None else (folder.name if folder is not None else "")
+        text = "Open a photo (Ctrl+O) or a folder (Ctrl+Shift+O), or drop it here"
+        if last:
+            text += f"\n\nContinue with {last}: Ctrl+Shift+R (File > Reopen Last)"
+        self.canvas.set_placeholder(text)
+        self.act_reopen.setEnabled(bool(last))
 
     def recent_files(self) -> list[str]:
         raw = QSettings().value("recent_files", []) or []

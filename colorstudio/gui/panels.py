@@ -364,6 +364,8 @@ class HintListPanel(QWidget):
         row.addWidget(self.clear_button)
         lay.addLayout(row)
         self._updating = False
+        self.delete_button.setEnabled(False)  # nothing to delete until there are hints
+        self.clear_button.setEnabled(False)
 
     def set_hints(self, hints: tuple[Hint, ...], selected: int) -> None:
         self._updating = True

@@ -121,6 +121,8 @@ def build_actions(win: MainWindow) -> None:
                       sp.SP_DialogOpenButton)
     win.act_open_folder = a("Open &Folder…", win.open_folder_dialog, "Ctrl+Shift+O",
                              "Open a folder of photos (thumbnail strip)", sp.SP_DirOpenIcon)
+    win.act_reopen = a("Reopen &Last", win.reopen_last, "Ctrl+Shift+R",
+                        "Open the folder and the photo that were open last time")
     win.act_recursive = a("Include Subfolders", None, (), "Open Folder also lists photos in subfolders",
                            checkable=True)
     win.act_recursive.setChecked(bool(QSettings().value("folder/recursive", False, type=bool)))
@@ -184,6 +186,7 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     m = mb.addMenu("&File")
     m.addActions([win.act_open, win.act_open_folder, win.act_recursive])
     win.recent_menu = m.addMenu("Open &Recent")
+    m.addAction(win.act_reopen)
     win.recent_menu.setToolTipsVisible(True)
     win.recent_menu.aboutToShow.connect(win._fill_recent_menu)
     m.addSeparator()

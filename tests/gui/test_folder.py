@@ -6,6 +6,7 @@ and cancelling are checked on files, as the user would see them.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -357,3 +358,27 @@ def test_a_cached_thumbnail_in_use_is_kept_over_older_ones(tmp_path: Path, monke
     folder_module.make_thumbnail(photos[1])  # shown again: a cache hit marks it used now
     kept = {f.name for f in (tmp_path / "thumbs").iterdir() if f.stat().st_mtime_ns > 1_000_000_000}
     assert kept == {folder_module._cache_file(photos[1], folder_module.THUMB).name}
+
+
+def test_reopen_last_continues_where_the_work_was_left(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QSettings
+
+    QSettings().remove("session")
+    win = make_window(fake_engine)
+    assert not win.act_reopen.isEnabled() and "Continue" not in win.canvas.placeholder
+    assert not win.hint_panel.delete_button.isEnabled() and not win.hint_panel.clear_button.isEnabled()
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.next_photo()
+    photo = win.document.path
+    assert photo != win.folder_model.paths[0]
+    # The next start: the empty window offers to continue, and one action gets there.
+    later = make_window(fake_engine)
+    assert f"Continue with {photo.name}" in later.canvas.placeholder and later.act_reopen.isEnabled()
+    with qtbot.waitSignal(later.result_ready, timeout=10000):
+        later.act_reopen.trigger()
+    assert later.document.path == photo and later.folder_model.paths == win.folder_model.paths
+    # Gone since: nothing is offered.
+    shutil.rmtree(folder)
+    assert make_window(fake_engine).last_session() == (None, None)
