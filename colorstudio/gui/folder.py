@@ -186,8 +186,8 @@ class PhotoListModel(QAbstractListModel):
         super().__init__(parent)
         self.paths: list[Path] = []
         self.root: Path | None = None
-        self.is_exported = is_exported or (lambda p: False)
-        self.exported_file = exported_file or (lambda p: None)  # the batch output shown as the thumbnail
+        self.is_exported = is_exported or (lambda p: False)  # exported other than by the batch (exported_file)
+        self.exported_file = exported_file or (lambda p: None)  # the current batch output, shown as the thumbnail
         self.loader = ThumbnailLoader(parent=self)
         self.loader.ready.connect(self._thumbnail_ready)
         self._thumbs: OrderedDict[str, QImage] = OrderedDict()
@@ -231,7 +231,8 @@ class PhotoListModel(QAbstractListModel):
                         self._stamps[source] = stamp
                         self._thumbs.pop(source, None)
                         self._errors.pop(source, None)
-            self._flags[key] = (find_hints_file(path) is not None, bool(self.is_exported(path)), source)
+            exported = shown is not None or bool(self.is_exported(path))
+            self._flags[key] = (find_hints_file(path) is not None, exported, source)
         return self._flags[key]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

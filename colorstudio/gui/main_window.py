@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         factory = None if engine is not None else self._engine_factory(self.settings)
         self.controller = InferenceController(engine, factory, parent=self,
                                               export_factory=self._export_factory(self.settings))
-        self.folder_model = PhotoListModel(is_exported=self._is_exported, parent=self,
+        self.folder_model = PhotoListModel(is_exported=lambda p: photo_key(p) in self._exported, parent=self,
                                            exported_file=self._batch_output)
         self.strip = PhotoStrip(self.folder_model)
 
@@ -698,13 +698,9 @@ class MainWindow(QMainWindow):
         if self._close_after_export and not self.controller.exports_pending:
             QTimer.singleShot(0, self.close)
 
-    def _is_exported(self, path: Path) -> bool:
-        """Exported from this window, or its output from the last batch's options exists and
-        is newer than the photo and its hints (else the next batch redoes it)."""
-        return photo_key(path) in self._exported or self._batch_output(path) is not None
-
     def _batch_output(self, path: Path) -> Path | None:
-        """The photo's output from the last batch's options, if it is there and current."""
+        """The photo's output from the last batch's options, if it is there and newer than the
+        photo and its hints (else the next batch redoes it): the strip's ✓ and thumbnail."""
         options = self._export_options
         if options is None:
             return None
