@@ -149,6 +149,11 @@ def _pixel_size(name: str, value: Any, rule: str, zero_ok: bool = False) -> int:
     return value
 
 
+def _check_saturation(saturation: Any) -> None:
+    if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
+        raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
+
+
 def _lightness_of(image: np.ndarray) -> np.ndarray:
     """Full-resolution L of a checked image (gray, RGB or RGBA: alpha plays no part)."""
     return lightness(image[..., :3] if image.ndim == 3 else image)
@@ -302,8 +307,7 @@ class Engine:
         saturation scales the predicted chroma (1.0: as predicted).
         """
         image = check_image(image)
-        if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
-            raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
+        _check_saturation(saturation)
         hints = validate_hints(hints)
         big = image.shape[0] * image.shape[1] > _KEEP_FULL_PIXELS  # its full-resolution L is not kept
         lum_full = _lightness_of(image) if big else None
@@ -325,8 +329,7 @@ class Engine:
         """
         image = check_image(image)
         full = image if full is None else check_image(full)
-        if not isinstance(saturation, (int, float)) or not np.isfinite(saturation) or saturation < 0:
-            raise ValueError(f"saturation must be a finite number >= 0, got {saturation!r}")
+        _check_saturation(saturation)
         full_h, full_w = full.shape[:2]
         if not (isinstance(region, (tuple, list)) and len(region) == 4
                 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in region)):

@@ -109,8 +109,7 @@ def _detail(engine: Any, job: Job) -> np.ndarray | None:
     render = getattr(engine, "colorize_region", None)
     if not callable(render):
         return None
-    kw = {"saturation": job.saturation} if job.saturation != 1.0 else {}
-    return render(job.image, job.hints, job.region, job.size, full=job.full, **kw)
+    return render(job.image, job.hints, job.region, job.size, full=job.full, saturation=job.saturation)
 
 
 class _Worker(QObject):
