@@ -1,7 +1,9 @@
-"""Atomic file writes: a crash at any moment leaves either the old file or the new one."""
+"""Atomic file writes (a crash at any moment leaves either the old file or the new one), and
+the keys that name per-photo files kept elsewhere (autosaves, stored hints)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
@@ -12,6 +14,16 @@ try:
     import fcntl
 except ImportError:  # Windows, where a file another process has open cannot be deleted anyway
     fcntl = None  # type: ignore[assignment]
+
+
+def photo_key(path: str | os.PathLike[str]) -> str:
+    """A stable key for a photo file (its absolute path): names its autosave and stored hints."""
+    return str(Path(path).expanduser().resolve())
+
+
+def photo_digest(path: str | os.PathLike[str]) -> str:
+    """A short file-name-safe digest of photo_key(path), for per-photo files kept elsewhere."""
+    return hashlib.sha1(photo_key(path).encode("utf-8")).hexdigest()[:20]
 
 
 def _read_umask() -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import math
 import os
@@ -17,7 +16,7 @@ import numpy as np
 
 from .color import rgb_to_ab
 from .errors import HintsFileError
-from .fileio import atomic_write_text
+from .fileio import atomic_write_text, photo_digest, photo_key
 
 FORMAT = "colorstudio.hints"
 VERSION = 1
@@ -102,8 +101,7 @@ def stored_hints_path(image_path: str | os.PathLike[str]) -> Path:
     digest of the photo's absolute path (the file also names the photo)."""
     from .settings import data_dir
 
-    key = str(Path(image_path).expanduser().resolve())
-    return data_dir() / "hints" / f"{hashlib.sha1(key.encode('utf-8')).hexdigest()[:20]}.colorstudio.json"
+    return data_dir() / "hints" / f"{photo_digest(image_path)}.colorstudio.json"
 
 
 def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
@@ -221,7 +219,7 @@ def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint]) ->
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         stored.parent.mkdir(parents=True, exist_ok=True)
-        save_hints(stored, hints, {"image": str(Path(image_path).expanduser().resolve())})
+        save_hints(stored, hints, {"image": photo_key(image_path)})
         return stored
     with contextlib.suppress(OSError):
         stored.unlink(missing_ok=True)

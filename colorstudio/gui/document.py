@@ -7,7 +7,6 @@ from the hints last saved to (or loaded from) the sidecar.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
-from ..core.fileio import atomic_write_text
+from ..core.fileio import atomic_write_text, photo_digest, photo_key
 from ..core.hints import Hint, hints_to_json, load_hints
 from ..core.images import LoadedImage
 
@@ -31,11 +30,6 @@ def make_preview(pixels: np.ndarray, long_side: int = PREVIEW_LONG_SIDE) -> np.n
     s = long_side / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
     return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-
-
-def photo_key(path: str | Path) -> str:
-    """A stable key for a photo file (its absolute path)."""
-    return str(Path(path).expanduser().resolve())
 
 
 class Document(QObject):
@@ -121,8 +115,7 @@ def autosave_dir() -> Path:
 
 def autosave_path(image_path: str | Path) -> Path:
     """The autosave file for a photo, in the per-user data folder (never next to the photo)."""
-    digest = hashlib.sha1(photo_key(image_path).encode("utf-8")).hexdigest()[:20]
-    return autosave_dir() / f"{digest}.json"
+    return autosave_dir() / f"{photo_digest(image_path)}.json"
 
 
 def write_autosave(image_path: str | Path, hints: tuple[Hint, ...]) -> Path:
