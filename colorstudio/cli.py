@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--hints", default=None, help="hints file (default: INPUT.colorstudio.json if present)")
     c.add_argument("--no-hints", action="store_true", help="ignore the sidecar: automatic colours only")
     c.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1..100 (default 95)")
-    c.add_argument("--saturation", type=float, default=1.0, help="scale the chroma (default 1.0)")
+    c.add_argument("--saturation", type=float, default=None,
+                   help="scale the chroma (default: the hints file's saturation, else 1.0)")
     _add_engine_args(c)
 
     b = sub.add_parser("batch", help="colorize every photo in a folder (resumable)")
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--format", default="", help="output format: jpg, png, tif, webp (default: as the input)")
     b.add_argument("--quality", type=int, default=95)
     b.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
-    b.add_argument("--saturation", type=float, default=1.0, help="scale every output's chroma (default 1.0)")
+    b.add_argument("--saturation", type=float, default=1.0,
+                   help="scale the outputs' chroma where a photo's hints file sets none (default 1.0)")
     b.add_argument("--report", default=None, help="JSON-lines report (default: OUTPUT_DIR/colorstudio-report.jsonl)")
     b.add_argument("--allow-inside", action="store_true", help="allow OUTPUT_DIR inside INPUT_DIR")
     _add_engine_args(b)
@@ -102,7 +104,7 @@ def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported l
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
-    from .core.hints import find_hints_file, load_hints
+    from .core.hints import PhotoHints, find_hints_file, load_photo_hints
     from .core.images import WRITE_FORMATS, output_format, read_image, write_image
 
     src, dst = Path(args.input), Path(args.output)
@@ -120,13 +122,15 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         raise CliError(f"--max-megapixels must be a positive number, got {args.max_megapixels}")
     max_px = int(args.max_megapixels * 1e6)
     image = read_image(src, max_pixels=max_px)
-    hints: tuple = ()
+    stored = PhotoHints()
     if args.hints:
-        hints = load_hints(args.hints)
+        stored = load_photo_hints(args.hints)
     elif not args.no_hints and (side := find_hints_file(src)) is not None:
-        hints = load_hints(side)
+        stored = load_photo_hints(side)
+    hints = stored.hints
+    saturation = next(s for s in (args.saturation, stored.saturation, 1.0) if s is not None)
     engine = _load_engine(args)
-    rgb = engine.colorize(image.pixels, hints, saturation=args.saturation)
+    rgb = engine.colorize(image.pixels, hints, saturation=saturation)
     note = f"Colorized by ColorStudio {__version__} (model: {engine.name}, {len(hints)} hints); not the original scan"
     write_image(dst, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=args.quality,
                 description=note, dpi=image.dpi)

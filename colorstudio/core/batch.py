@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
 from .fileio import part_in_use
-from .hints import Hint, find_hints_file, load_hints
+from .hints import Hint, PhotoHints, find_hints_file, load_photo_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ class BatchOptions:
     quality: JPEG/WebP quality 1..100.
     overwrite: redo photos whose output exists (default: skip them, which is how runs resume).
     max_pixels: refuse photos larger than this (checked on the header, before decoding).
-    saturation: scale of every output's chroma, as Engine.colorize's (1.0: as predicted).
+    saturation: scale of the outputs' chroma, as Engine.colorize's (1.0: as predicted), for
+        photos whose hints file sets none; a photo's own saturation (saved with its hints in
+        the app) wins.
     """
 
     output_dir: Path
@@ -295,6 +297,7 @@ class _Loaded:
     hints: tuple[Hint, ...]
     seconds: float
     error: Exception | None = None  # why it could not be read (image is None then)
+    saturation: float | None = None  # the photo's own, from its hints file
 
 
 @dataclass
@@ -309,13 +312,13 @@ def _load(path: Path, max_pixels: int) -> _Loaded:
     try:
         side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
         try:
-            hints = load_hints(side) if side is not None else ()
+            stored = load_photo_hints(side) if side is not None else PhotoHints()
         except HintsFileError as exc:
             raise HintsFileError(f"invalid hints sidecar: {exc}") from None
         image = read_image(path, max_pixels=max_pixels)
     except Exception as exc:  # noqa: BLE001 - reported as this photo's failure
         return _Loaded(None, (), time.perf_counter() - t0, exc)
-    return _Loaded(image, hints, time.perf_counter() - t0)
+    return _Loaded(image, stored.hints, time.perf_counter() - t0, saturation=stored.saturation)
 
 
 def _remove_stale_parts(output: Path) -> None:
@@ -470,8 +473,9 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                 if loaded.image is None:
                     raise loaded.error or ColorStudioError("could not be read")
                 t0 = time.perf_counter()
+                sat = options.saturation if loaded.saturation is None else loaded.saturation
                 # Only a saturation that matters is passed: engines without the keyword still work.
-                kw = {"saturation": options.saturation} if options.saturation != 1.0 else {}
+                kw = {"saturation": sat} if sat != 1.0 else {}
                 rgb = engine.colorize(loaded.image.pixels, loaded.hints, **kw)
                 job.seconds += time.perf_counter() - t0
             except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch

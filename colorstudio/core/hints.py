@@ -23,6 +23,7 @@ VERSION = 1
 SIDECAR_SUFFIX = ".colorstudio.json"
 DEFAULT_HINT_SIZE = 0.02
 MAX_HINTS = 10_000
+MAX_SATURATION = 4.0  # a hints file's "saturation": the photo's chroma scale, 0 (gray) to 4
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -79,6 +80,16 @@ class Hint:
 
     def resized(self, size: float) -> Hint:
         return Hint(self.x, self.y, self.rgb, size, self.extra)
+
+
+@dataclass(frozen=True)
+class PhotoHints:
+    """What a hints file holds for its photo: the hints and the photo's saturation, the
+    chroma scale its results are shown and exported with (None when the file sets none:
+    the caller's default applies, 1.0 unless a batch says otherwise)."""
+
+    hints: tuple[Hint, ...] = ()
+    saturation: float | None = None
 
 
 def parse_color(value: Any) -> tuple[int, int, int]:
@@ -161,9 +172,7 @@ def hints_to_json(hints: Sequence[Hint], extra: dict[str, Any] | None = None) ->
     return doc
 
 
-def load_hints(path: str | os.PathLike[str]) -> tuple[Hint, ...]:
-    """Read and validate a hints file; raises HintsFileError naming the file."""
-    p = Path(path)
+def _read_json(p: Path) -> Any:
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
@@ -172,23 +181,47 @@ def load_hints(path: str | os.PathLike[str]) -> tuple[Hint, ...]:
         raise HintsFileError(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
         # utf-8-sig: a byte-order mark, as Windows editors write one, is skipped
-        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise HintsFileError(f"{p}: not UTF-8 text") from None
     except (json.JSONDecodeError, ValueError) as exc:
         raise HintsFileError(f"{p}: not valid JSON ({exc})") from None
     except RecursionError:
         raise HintsFileError(f"{p}: JSON nested too deeply") from None
-    return hints_from_json(data, str(p))
+
+
+def saturation_from_json(data: Any, source: str = "<hints>") -> float | None:
+    """The optional top-level "saturation" of a hints document (None when absent)."""
+    value = data.get("saturation") if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SATURATION:
+        raise HintsFileError(f"{source}: 'saturation' must be a number from 0 to {MAX_SATURATION:g}, got {value!r}")
+    return float(value)
+
+
+def load_hints(path: str | os.PathLike[str]) -> tuple[Hint, ...]:
+    """Read and validate a hints file; raises HintsFileError naming the file."""
+    return load_photo_hints(path).hints
+
+
+def load_photo_hints(path: str | os.PathLike[str]) -> PhotoHints:
+    """Read and validate a hints file: its hints and its photo's saturation."""
+    p = Path(path)
+    data = _read_json(p)
+    hints = hints_from_json(data, str(p))
+    return PhotoHints(hints, saturation_from_json(data, str(p)))
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[str, Any] | None = None) -> None:
+def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[str, Any] | None = None,
+               saturation: float | None = None) -> None:
     """Write a hints file atomically, keeping unknown top-level keys of an existing file
-    (and adding `extra`'s)."""
+    (and adding `extra`'s). `saturation`, when given, is stored as the file's "saturation"
+    (None keeps the file's, if any)."""
     p = Path(path)
     extra = dict(extra or {})
     if p.exists():
@@ -198,6 +231,10 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
                 extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")} | extra
         except (OSError, ValueError, RecursionError):
             pass
+    if saturation is not None:
+        if not 0 <= saturation <= MAX_SATURATION:  # also refuses NaN
+            raise ValueError(f"saturation must be from 0 to {MAX_SATURATION:g}, got {saturation!r}")
+        extra["saturation"] = round(float(saturation), 4)
     doc = hints_to_json(hints, extra)
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     try:
@@ -208,18 +245,18 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
     atomic_write_text(p, text)
 
 
-def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint]) -> Path:
-    """Save a photo's hints in its sidecar; where its folder is read-only, in its stored
-    hints file instead (see stored_hints_path). Returns the file written; raises OSError.
-    A sidecar written supersedes (and removes) a stored file."""
+def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint], saturation: float | None = None) -> Path:
+    """Save a photo's hints (and saturation, see save_hints) in its sidecar; where its folder
+    is read-only, in its stored hints file instead (see stored_hints_path). Returns the file
+    written; raises OSError. A sidecar written supersedes (and removes) a stored file."""
     side, stored = sidecar_path(image_path), stored_hints_path(image_path)
     try:
-        save_hints(side, hints)
+        save_hints(side, hints, saturation=saturation)
     except OSError as exc:
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         stored.parent.mkdir(parents=True, exist_ok=True)
-        save_hints(stored, hints, {"image": photo_key(image_path)})
+        save_hints(stored, hints, {"image": photo_key(image_path)}, saturation=saturation)
         return stored
     with contextlib.suppress(OSError):
         stored.unlink(missing_ok=True)

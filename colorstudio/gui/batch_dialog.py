@@ -74,13 +74,12 @@ class BatchDialog(QDialog):
     """Options of a batch run: output folder, name pattern, format, quality, scope, redo."""
 
     def __init__(self, input_root: Path, n_all: int, n_selected: int, max_pixels: int,
-                 parent: QWidget | None = None, saturation: float = 1.0) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Colorize Photos")
         self.setObjectName("batch_dialog")
         self.input_root = input_root
         self.max_pixels = max_pixels  # the preferences' size limit, as for opening a photo
-        self.saturation = saturation  # the app's saturation slider: outputs look like the preview
         s = QSettings()
         form = QFormLayout(self)
         self.all = QRadioButton(f"All {n_all} photos of the folder")
@@ -114,9 +113,10 @@ class BatchDialog(QDialog):
         self.quality.setValue(int(s.value("batch/quality", 95)))
         self.quality.setToolTip("JPEG / WebP quality")
         form.addRow("Quality:", self.quality)
-        shown = QLabel(f"{saturation * 100:.0f} %, as set in the window")
+        shown = QLabel("Each photo's own, as saved with its hints (100 % if none)")
         shown.setObjectName("batch_saturation")
-        shown.setToolTip("The window's saturation slider applies to every output, as to the preview and to Export")
+        shown.setToolTip("Each output looks like its photo's preview: the saturation set in the window for "
+                         "that photo is saved with its hints")
         form.addRow("Saturation:", shown)
         self.overwrite = QCheckBox("Redo photos that were already exported")
         self.overwrite.setToolTip("Off: photos whose output exists are skipped, so a cancelled run resumes; "
@@ -161,7 +161,7 @@ class BatchDialog(QDialog):
         return BatchOptions(output_dir=Path(self.output.text().strip()).expanduser(), pattern=self.pattern.text(),
                             format=self.format.currentData(), quality=self.quality.value(),
                             overwrite=self.overwrite.isChecked(), input_root=self.input_root,
-                            max_pixels=self.max_pixels, saturation=self.saturation)
+                            max_pixels=self.max_pixels)
 
 
 def _duration(seconds: float) -> str:

@@ -1,9 +1,10 @@
-"""Undo commands over immutable hint sets.
+"""Undo commands over immutable hint sets and the photo's saturation.
 
-Every edit (add, move, recolour, resize, delete, clear, restoring an autosave) is one
-`HintsCommand` holding the hint tuple before and after. Continuous edits (a drag, a
-colour dragged across the gamut, a size spin) carry a `merge_key`; consecutive commands
-with the same key fold into one undo step through `mergeWith`.
+Every hint edit (add, move, recolour, resize, delete, clear, restoring an autosave) is one
+`HintsCommand` holding the hint tuple before and after; a saturation change is one
+`SaturationCommand`. Continuous edits (a drag, a colour dragged across the gamut, a size
+spin, the saturation slider) carry a `merge_key`; consecutive commands with the same key
+fold into one undo step through `mergeWith`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from PySide6.QtGui import QUndoCommand
 from ..core.hints import Hint
 from .document import Document
 
-MERGE_ID = 0x4853  # any constant: Qt only calls mergeWith for commands sharing an id
+MERGE_ID = 0x4853  # any constants: Qt only calls mergeWith for commands sharing an id
+SATURATION_MERGE_ID = 0x5341
 
 
 class HintsCommand(QUndoCommand):
@@ -47,6 +49,40 @@ class HintsCommand(QUndoCommand):
         if not isinstance(other, HintsCommand) or other.merge_key is None or other.merge_key != self.merge_key:
             return False
         self.after = other.after
+        if self.after == self.before:
+            self.setObsolete(True)
+        return True
+
+
+class SaturationCommand(QUndoCommand):
+    """Set the document's saturation `before` -> `after` (redo) and back (undo)."""
+
+    def __init__(self, document: Document, after: float, merge_key: Hashable | None = None) -> None:
+        super().__init__(f"Saturation {after * 100:.0f} %")
+        self.document = document
+        self.photo = document.key
+        self.before = document.saturation
+        self.after = float(after)
+        self.merge_key = merge_key
+
+    def _apply(self, value: float) -> None:
+        if self.document.key == self.photo:
+            self.document.set_saturation(value)
+
+    def redo(self) -> None:
+        self._apply(self.after)
+
+    def undo(self) -> None:
+        self._apply(self.before)
+
+    def id(self) -> int:
+        return SATURATION_MERGE_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SaturationCommand) or other.merge_key is None or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        self.setText(other.text())
         if self.after == self.before:
             self.setObsolete(True)
         return True

@@ -1,9 +1,11 @@
 """The open photo and its hints: the one piece of state the commands change.
 
 A `Document` holds the current photo (full-resolution pixels, a downscaled preview for
-live inference) and its hints as an immutable tuple. Only commands call `set_hints`;
-everything else listens to `hints_changed`. The document is dirty when its hints differ
-from the hints last saved to (or loaded from) the sidecar.
+live inference), its hints as an immutable tuple and its saturation (the chroma scale of
+its result, saved with the hints). Only commands call `set_hints` and `set_saturation`;
+everything else listens to `hints_changed` and `saturation_changed`. The document is
+dirty when its hints or saturation differ from those last saved to (or loaded from) the
+sidecar.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from ..core.fileio import atomic_write_text, photo_digest, photo_key
-from ..core.hints import Hint, hints_to_json, load_hints
+from ..core.hints import Hint, PhotoHints, hints_to_json, load_photo_hints
 from ..core.images import LoadedImage
 
 PREVIEW_LONG_SIDE = 1024
@@ -36,6 +38,7 @@ class Document(QObject):
     """The open photo and its hints."""
 
     hints_changed = Signal(object)  # tuple[Hint, ...]
+    saturation_changed = Signal(float)
     image_changed = Signal()
     dirty_changed = Signal(bool)
 
@@ -46,6 +49,8 @@ class Document(QObject):
         self.preview: np.ndarray | None = None
         self._hints: tuple[Hint, ...] = ()
         self._saved: tuple[Hint, ...] = ()
+        self._saturation = 1.0
+        self._saved_saturation = 1.0
         self._key = ""
 
     # -- queries ------------------------------------------------------------------------
@@ -58,6 +63,14 @@ class Document(QObject):
         return self._saved
 
     @property
+    def saturation(self) -> float:
+        return self._saturation
+
+    @property
+    def saved_saturation(self) -> float:
+        return self._saved_saturation
+
+    @property
     def key(self) -> str:
         """The open photo's absolute path as a string ("" if none); resolved once, at load."""
         return self._key
@@ -68,7 +81,7 @@ class Document(QObject):
 
     @property
     def dirty(self) -> bool:
-        return self._hints != self._saved
+        return self._hints != self._saved or self._saturation != self._saved_saturation
 
     @property
     def size(self) -> tuple[int, int]:
@@ -76,8 +89,10 @@ class Document(QObject):
         return self.image.size if self.image is not None else (0, 0)
 
     # -- changes --------------------------------------------------------------------------
-    def load(self, path: Path, image: LoadedImage, hints: tuple[Hint, ...], saved: tuple[Hint, ...]) -> None:
-        """Replace the photo. `saved` are the hints on disk; `hints` the ones to show."""
+    def load(self, path: Path, image: LoadedImage, hints: tuple[Hint, ...], saved: tuple[Hint, ...],
+             saturation: float = 1.0, saved_saturation: float = 1.0) -> None:
+        """Replace the photo. `saved` and `saved_saturation` are on disk; `hints` and
+        `saturation` are the ones to show."""
         was_dirty = self.dirty
         self.path = Path(path)
         self._key = photo_key(self.path)
@@ -85,7 +100,10 @@ class Document(QObject):
         self.preview = make_preview(image.pixels)
         self._hints = tuple(hints)
         self._saved = tuple(saved)
+        self._saturation = float(saturation)
+        self._saved_saturation = float(saved_saturation)
         self.image_changed.emit()
+        self.saturation_changed.emit(self._saturation)
         self.hints_changed.emit(self._hints)
         if self.dirty != was_dirty:
             self.dirty_changed.emit(self.dirty)
@@ -100,9 +118,20 @@ class Document(QObject):
         if self.dirty != was_dirty:
             self.dirty_changed.emit(self.dirty)
 
-    def mark_saved(self, saved: tuple[Hint, ...] | None = None) -> None:
+    def set_saturation(self, saturation: float) -> None:
+        saturation = float(saturation)
+        if saturation == self._saturation:
+            return
+        was_dirty = self.dirty
+        self._saturation = saturation
+        self.saturation_changed.emit(saturation)
+        if self.dirty != was_dirty:
+            self.dirty_changed.emit(self.dirty)
+
+    def mark_saved(self, saved: tuple[Hint, ...] | None = None, saved_saturation: float | None = None) -> None:
         was_dirty = self.dirty
         self._saved = self._hints if saved is None else tuple(saved)
+        self._saved_saturation = self._saturation if saved_saturation is None else float(saved_saturation)
         if self.dirty != was_dirty:
             self.dirty_changed.emit(self.dirty)
 
@@ -118,21 +147,23 @@ def autosave_path(image_path: str | Path) -> Path:
     return autosave_dir() / f"{photo_digest(image_path)}.json"
 
 
-def write_autosave(image_path: str | Path, hints: tuple[Hint, ...]) -> Path:
+def write_autosave(image_path: str | Path, hints: tuple[Hint, ...], saturation: float = 1.0) -> Path:
     path = autosave_path(image_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = hints_to_json(hints, {"image": photo_key(image_path), "saved_at": time.time()})
+    doc = hints_to_json(hints, {"image": photo_key(image_path), "saved_at": time.time(),
+                                "saturation": round(float(saturation), 4)})
     atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
-def read_autosave(image_path: str | Path) -> tuple[tuple[Hint, ...], float] | None:
-    """(hints, mtime) of a photo's autosave, or None if there is none (or it is unreadable)."""
+def read_autosave(image_path: str | Path) -> tuple[PhotoHints, float] | None:
+    """(hints and saturation, mtime) of a photo's autosave, or None if there is none (or it
+    is unreadable)."""
     path = autosave_path(image_path)
     if not path.exists():
         return None
     try:
-        return load_hints(path), path.stat().st_mtime
+        return load_photo_hints(path), path.stat().st_mtime
     except (OSError, ValueError):
         return None
 

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoStack
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
 from ..core.batch import BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
-from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_hints, save_hints, sidecar_path
+from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_photo_hints, save_hints, sidecar_path
 from ..core.images import READ_SUFFIXES, SIXTEEN_BIT_SUFFIXES, UNREADABLE_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
 from . import commands, ui
@@ -79,8 +79,8 @@ class MainWindow(QMainWindow):
         self._drag_ids = itertools.count(1)
         self._drag = next(self._drag_ids)
         self._resize_gesture = next(self._drag_ids)
+        self._saturation_gesture = next(self._drag_ids)
         self.hint_size = DEFAULT_HINT_SIZE
-        self.saturation = 1.0
         self._result: np.ndarray | None = None
         self._top: Any = None  # workers.TopColours of the shown result
         self.shown_hints: tuple[Hint, ...] | None = None
@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         d = self.document
         d.hints_changed.connect(self._hints_changed)
+        d.saturation_changed.connect(self._show_saturation)
         d.image_changed.connect(self._image_changed)
         d.dirty_changed.connect(lambda dirty: self.setWindowModified(dirty))
         self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
         """The QUndoStack of the open photo's hint edits."""
         return self.session.stack
 
-    def _push(self, command: commands.HintsCommand) -> None:
+    def _push(self, command: QUndoCommand) -> None:
         self.session.push(command)
 
     # -- intents -> commands ------------------------------------------------------------------
@@ -287,9 +288,25 @@ class MainWindow(QMainWindow):
     def _step_hint_size(self, factor: float) -> None:
         self.size_spin.setValue(self.size_spin.value() * factor)
 
+    @property
+    def saturation(self) -> float:
+        """The open photo's saturation (saved with its hints; 1.0 with no photo open)."""
+        return self.document.saturation
+
     def _saturation_changed(self, value: int) -> None:
-        self.saturation = value / 100
-        self.saturation_label.setText(f" Saturation {value} % ")
+        """The slider moved: one undo step per drag (or run of key presses) of the slider."""
+        if self.document.is_open and value / 100 != self.document.saturation:
+            self._push(commands.SaturationCommand(self.document, value / 100, ("saturation", self._saturation_gesture)))
+
+    def _saturation_gesture_ended(self) -> None:
+        self._saturation_gesture = next(self._drag_ids)
+
+    def _show_saturation(self, value: float) -> None:
+        percent = round(value * 100)
+        if self.saturation_slider.value() != percent:
+            with QSignalBlocker(self.saturation_slider):
+                self.saturation_slider.setValue(percent)
+        self.saturation_label.setText(f" Saturation {percent} % ")
         self._request_preview()
 
     def _new_hint_mode_changed(self, mode: str) -> None:
@@ -512,7 +529,7 @@ class MainWindow(QMainWindow):
             self.autosave_now()  # nobody to ask: keep the work in the autosave and the session
             return True
         answer = QMessageBox.question(
-            self, "Unsaved hints", f"Save the hint changes of {doc.path.name}?",
+            self, "Unsaved hints", f"Save the changes to the hints (and saturation) of {doc.path.name}?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
@@ -611,7 +628,7 @@ class MainWindow(QMainWindow):
                                               "ColorStudio hints (*.json)")
         if path:
             try:
-                save_hints(path, doc.hints)
+                save_hints(path, doc.hints, saturation=doc.saturation)
                 self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {Path(path).name}", 6000)
             except (ColorStudioError, OSError) as exc:
                 QMessageBox.critical(self, "Cannot save hints", f"{path}: {getattr(exc, 'strerror', None) or exc}")
@@ -623,11 +640,16 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load hints", str(doc.path.parent), "ColorStudio hints (*.json)")
         if path:
             try:
-                hints = load_hints(path)
+                loaded = load_photo_hints(path)
             except ColorStudioError as exc:
                 QMessageBox.critical(self, "Cannot load hints", str(exc))
                 return
-            self._push(commands.replace_hints(doc, hints, f"Load {_hints_text(len(hints))} from {Path(path).name}"))
+            text = f"Load {_hints_text(len(loaded.hints))} from {Path(path).name}"
+            self.undo_stack.beginMacro(text)  # hints and saturation: one undo step
+            self._push(commands.replace_hints(doc, loaded.hints, text))
+            if loaded.saturation is not None and loaded.saturation != doc.saturation:
+                self._push(commands.SaturationCommand(doc, loaded.saturation))
+            self.undo_stack.endMacro()
 
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
@@ -721,7 +743,7 @@ class MainWindow(QMainWindow):
             return
         selected = self.strip.selected_paths()
         dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected),
-                          int(self.settings.max_megapixels * 1e6), self, saturation=self.saturation)
+                          int(self.settings.max_megapixels * 1e6), self)
         if dlg.exec() != BatchDialog.DialogCode.Accepted:
             return
         self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options())
@@ -788,6 +810,7 @@ class MainWindow(QMainWindow):
         has = bool(self.document.hints)
         for act in (self.act_save, self.act_save_as, self.act_load_hints, self.act_export):
             act.setEnabled(is_open)
+        self.saturation_slider.setEnabled(is_open)
         self.act_clear.setEnabled(has)
         self.act_delete.setEnabled(self._selected >= 0)
         n = len(self.folder_model.paths)

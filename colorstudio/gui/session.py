@@ -1,7 +1,7 @@
 """The photos of a session: the open document, one undo history per photo, autosave.
 
-`PhotoSession` decides which hints a photo opens with (those left in this session, an
-autosave newer than the sidecar, or the sidecar), keeps one QUndoStack per photo in a
+`PhotoSession` decides which hints (and saturation) a photo opens with (those left in this
+session, an autosave that differs from the sidecar, or the sidecar), keeps one QUndoStack per photo in a
 QUndoGroup (the open photo's stack is the active one), writes the autosave a moment after
 each change, and saves to the sidecar. It shows no dialogs: failures are raised or
 returned for the window to show.
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoGroup, QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from ..core.errors import ColorStudioError
-from ..core.hints import Hint, find_hints_file, load_hints, save_hints_for
+from ..core.hints import Hint, PhotoHints, find_hints_file, load_photo_hints, save_hints_for
 from ..core.images import LoadedImage
 from . import commands
 from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
@@ -26,11 +26,13 @@ AUTOSAVE_DELAY_MS = 1000
 
 @dataclass
 class PhotoState:
-    """What the session remembers of a photo it has opened: its undo history and hints."""
+    """What the session remembers of a photo it has opened: its undo history, hints and saturation."""
 
     stack: QUndoStack
     hints: tuple[Hint, ...] = ()
     saved: tuple[Hint, ...] = ()
+    saturation: float = 1.0
+    saved_saturation: float = 1.0
 
 
 @dataclass
@@ -39,7 +41,7 @@ class OpenReport:
 
     notes: list[str] = field(default_factory=list)
     sidecar_error: str = ""
-    restored: int = -1  # number of autosaved hints restored, -1 if none
+    restored: int = -1  # number of autosaved hints restored, -1 if no autosave was restored
 
 
 class PhotoSession(QObject):
@@ -57,14 +59,15 @@ class PhotoSession(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
         self._timer.timeout.connect(self.autosave_now)
-        self.document.hints_changed.connect(self._hints_changed)
+        self.document.hints_changed.connect(self._changed)
+        self.document.saturation_changed.connect(self._changed)
 
     @property
     def stack(self) -> QUndoStack:
         """The undo stack of the open photo."""
         return self.undo_group.activeStack() or self._idle_stack
 
-    def push(self, command: commands.HintsCommand) -> None:
+    def push(self, command: QUndoCommand) -> None:
         if self.document.is_open:
             self.stack.push(command)
 
@@ -73,41 +76,62 @@ class PhotoSession(QObject):
         report = OpenReport(notes=list(image.notes))
         key = photo_key(path)
         state = self._photos.get(key)
-        restore: tuple[Hint, ...] | None = None
+        restore: PhotoHints | None = None
         if state is None:
-            saved: tuple[Hint, ...] = ()
+            saved = PhotoHints()
             side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
             if side is not None:
                 try:
-                    saved = load_hints(side)
+                    saved = load_photo_hints(side)
                 except ColorStudioError as exc:
                     report.sidecar_error = str(exc)
+            saved_saturation = 1.0 if saved.saturation is None else saved.saturation
             auto = read_autosave(path)
-            if auto is not None and auto[0] != saved:
+            if auto is not None:
                 restore = auto[0]
-                stamp = time.strftime("%H:%M on %d %b", time.localtime(auto[1]))
-                what = "1 unsaved hint" if len(restore) == 1 else f"{len(restore)} unsaved hints"
-                report.notes.append(f"restored {what} autosaved at {stamp} "
-                                    "(Ctrl+Z goes back to the saved hints)")
-                report.restored = len(restore)
-            state = PhotoState(QUndoStack(self), saved, saved)
+                restore_saturation = 1.0 if restore.saturation is None else restore.saturation
+                if restore.hints == saved.hints and restore_saturation == saved_saturation:
+                    restore = None
+                else:
+                    report.notes.append(f"restored {self._describe(restore, saved)} autosaved at "
+                                        f"{time.strftime('%H:%M on %d %b', time.localtime(auto[1]))} "
+                                        "(Ctrl+Z goes back to the saved hints)")
+                    report.restored = len(restore.hints)
+            state = PhotoState(QUndoStack(self), saved.hints, saved.hints, saved_saturation, saved_saturation)
             self.undo_group.addStack(state.stack)
             self._photos[key] = state
         self.undo_group.setActiveStack(state.stack)
-        self.document.load(path, image, state.hints, state.saved)
+        self.document.load(path, image, state.hints, state.saved, state.saturation, state.saved_saturation)
         if restore is not None:
-            self.push(commands.replace_hints(self.document, restore, "Restore autosaved hints"))
+            doc = self.document
+            self.stack.beginMacro("Restore autosaved hints")
+            if restore.hints != doc.hints:
+                self.push(commands.replace_hints(doc, restore.hints, "Restore autosaved hints"))
+            if restore.saturation is not None and restore.saturation != doc.saturation:
+                self.push(commands.SaturationCommand(doc, restore.saturation))
+            self.stack.endMacro()
         return report
+
+    @staticmethod
+    def _describe(restore: PhotoHints, saved: PhotoHints) -> str:
+        """What an autosave brings back, for the status bar."""
+        n = len(restore.hints)
+        parts = []
+        if restore.hints != saved.hints:
+            parts.append("1 unsaved hint" if n == 1 else f"{n} unsaved hints")
+        if restore.saturation is not None and restore.saturation != (saved.saturation or 1.0):
+            parts.append(f"{'the ' if not parts else ''}unsaved saturation {restore.saturation * 100:.0f} %")
+        return " and ".join(parts)
 
     def save(self) -> Path:
         """Write the hints to the photo's sidecar (its stored hints file where the photo's folder
         is read-only: core.hints.save_hints_for); raises ColorStudioError / OSError."""
         doc = self.document
-        target = save_hints_for(doc.path, doc.hints)
+        target = save_hints_for(doc.path, doc.hints, saturation=doc.saturation)
         doc.mark_saved()
         state = self._photos.get(doc.key)
         if state is not None:
-            state.saved = doc.hints
+            state.saved, state.saved_saturation = doc.hints, doc.saturation
         self._timer.stop()
         remove_autosave(doc.path)
         return target
@@ -117,28 +141,28 @@ class PhotoSession(QObject):
         doc = self.document
         state = self._photos.get(doc.key)
         if state is not None:
-            state.hints = doc.saved_hints
+            state.hints, state.saturation = doc.saved_hints, doc.saved_saturation
             state.stack.clear()
         self._timer.stop()
         if doc.path is not None:
             remove_autosave(doc.path)
 
     def autosave_now(self) -> None:
-        """Write the open photo's autosave file if it has unsaved hints."""
+        """Write the open photo's autosave file if it has unsaved hints (or saturation)."""
         doc = self.document
         self._timer.stop()
         if not doc.is_open or not doc.dirty:
             return
         try:
-            write_autosave(doc.path, doc.hints)
+            write_autosave(doc.path, doc.hints, doc.saturation)
         except OSError as exc:
             self.autosave_failed.emit(f"Autosave failed: {exc.strerror or exc}")
 
-    def _hints_changed(self, hints: tuple[Hint, ...]) -> None:
+    def _changed(self, *_value: object) -> None:
         doc = self.document
         state = self._photos.get(doc.key)
         if state is not None:
-            state.hints = hints
+            state.hints, state.saturation = doc.hints, doc.saturation
         if doc.dirty:
             self._timer.start()  # a moment after the last change
         else:

@@ -249,9 +249,12 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     win.saturation_slider.setRange(0, 200)
     win.saturation_slider.setValue(100)
     win.saturation_slider.setFixedWidth(140)
-    win.saturation_slider.setToolTip("Global saturation of the result (applied in Lab; the network is "
-                                      "not re-run).")
+    win.saturation_slider.setToolTip("Saturation of this photo's result, in preview, export and batch (applied "
+                                      "in Lab; the network is not re-run). Saved with the photo's hints; "
+                                      "Ctrl+Z undoes it.")
+    win.saturation_slider.setEnabled(False)
     win.saturation_slider.valueChanged.connect(win._saturation_changed)
+    win.saturation_slider.sliderReleased.connect(win._saturation_gesture_ended)
     vb.addWidget(win.saturation_slider)
     win.addToolBar(vb)
 

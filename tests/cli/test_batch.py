@@ -85,18 +85,19 @@ def test_pattern_format_quality_and_report_options(tmp_path: Path, run) -> None:
     assert [r["status"] for r in read_report(report)] == ["done", "done"]
 
 
-def test_saturation_applies_to_every_photo(tmp_path: Path, run, tiny_model_path: Path) -> None:  # noqa: ANN001
+def test_saturation_applies_to_photos_that_set_none(tmp_path: Path, run, tiny_model_path: Path) -> None:  # noqa: ANN001
     from colorstudio.core.engine import load_engine
     from colorstudio.core.hints import Hint, save_hints, sidecar_path
 
-    photos = write_many(tmp_path / "in", 2)
+    photos = write_many(tmp_path / "in", 3)
     hints = [Hint(0.5, 0.5, (30, 200, 60))]
     save_hints(sidecar_path(photos[0]), hints)
+    save_hints(sidecar_path(photos[2]), hints, saturation=1.3)  # set in the app for this photo: it wins
     code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--saturation", "0.6", "--format", "png")
     assert code == 0, err
     engine = load_engine(tiny_model_path, device="cpu")
-    for photo, used in zip(photos, (hints, ())):
-        expected = engine.colorize(np.asarray(Image.open(photo)), used, saturation=0.6)
+    for photo, used, saturation in zip(photos, (hints, (), hints), (0.6, 0.6, 1.3)):
+        expected = engine.colorize(np.asarray(Image.open(photo)), used, saturation=saturation)
         assert (np.asarray(Image.open(tmp_path / "out" / photo.name)) == expected).all()
 
 

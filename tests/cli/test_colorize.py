@@ -164,6 +164,24 @@ def test_sidecar_is_used_and_hints_file_wins(photo: Path, out_dir: Path, tiny_mo
     assert sidecar.exists()
 
 
+def test_the_hints_file_saturation_applies_unless_the_command_line_sets_one(
+        photo: Path, out_dir: Path, tiny_model_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint, save_hints, sidecar_path
+
+    model = ["--model", str(tiny_model_path), "--device", "cpu"]
+    hints = [Hint(0.25, 0.5, (192, 32, 32), size=0.1)]
+    save_hints(sidecar_path(photo), hints, saturation=0.4)  # the photo's look, as saved by the app
+    assert colorize(capfd, str(photo), "-o", str(out_dir / "own.png"), *model) == (0, "")
+    assert colorize(capfd, str(photo), "-o", str(out_dir / "set.png"), "--saturation", "1.5", *model) == (0, "")
+    assert colorize(capfd, str(photo), "-o", str(out_dir / "none.png"), "--no-hints", *model) == (0, "")
+    engine = load_engine(tiny_model_path, device="cpu")
+    pixels = np.asarray(Image.open(photo))
+    for name, used, saturation in (("own", hints, 0.4), ("set", hints, 1.5), ("none", (), 1.0)):
+        assert np.array_equal(read_image(out_dir / f"{name}.png").pixels,
+                              engine.colorize(pixels, used, saturation=saturation)), name
+
+
 def test_16bit_alpha_and_rotation_survive(tmp_path: Path, out_dir: Path, tiny_model_path: Path,
                                           capfd: pytest.CaptureFixture[str]) -> None:
     model = ["--model", str(tiny_model_path), "--device", "cpu"]

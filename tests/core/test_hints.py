@@ -17,10 +17,12 @@ from colorstudio.core.hints import (
     DEFAULT_HINT_SIZE,
     MAX_HINTS,
     Hint,
+    PhotoHints,
     encode_hints,
     hints_from_json,
     hints_to_json,
     load_hints,
+    load_photo_hints,
     patch_bounds,
     save_hints,
     sidecar_path,
@@ -529,3 +531,29 @@ def test_other_write_failures_of_a_sidecar_are_raised(tmp_path: Path) -> None:
     sidecar_path(photo).mkdir()  # not a permission problem: no silent fallback
     with pytest.raises(OSError):
         save_hints_for(photo, ())
+
+
+def test_a_photo_saturation_is_saved_and_read_with_its_hints(tmp_path: Path) -> None:
+    p = tmp_path / "photo.jpg.colorstudio.json"
+    hints = (Hint(0.5, 0.5, (200, 30, 30)),)
+    save_hints(p, hints)
+    assert "saturation" not in json.loads(p.read_text("utf-8"))
+    assert load_photo_hints(p) == PhotoHints(hints, None)  # none set: the caller's default applies
+    save_hints(p, hints, saturation=0.65)
+    assert json.loads(p.read_text("utf-8"))["saturation"] == 0.65
+    assert load_photo_hints(p) == PhotoHints(hints, 0.65) and load_hints(p) == hints
+    save_hints(p, hints[:0])  # saving only hints keeps the file's saturation
+    assert load_photo_hints(p) == PhotoHints((), 0.65)
+    save_hints(p, hints, saturation=1.0)  # a saturation set to 100 % is kept as such
+    assert load_photo_hints(p).saturation == 1.0
+    with pytest.raises(ValueError, match="saturation"):
+        save_hints(p, hints, saturation=float("nan"))
+    assert load_photo_hints(p).saturation == 1.0  # the refused save left the file alone
+
+
+@pytest.mark.parametrize("value", ["0.5", True, -0.1, 4.5, [1]])
+def test_an_invalid_saturation_is_refused_naming_the_file(tmp_path: Path, value: Any) -> None:
+    p = tmp_path / "h.json"
+    p.write_text(json.dumps({"format": "colorstudio.hints", "version": 1, "hints": [], "saturation": value}))
+    with pytest.raises(HintsFileError, match=f"{p.name}.*'saturation' must be a number from 0 to 4"):
+        load_photo_hints(p)

@@ -404,7 +404,7 @@ def test_hints_that_cannot_be_saved_next_to_the_photo_are_kept(make_window, fake
     assert "Save Hints As" in text  # the way out
     assert win.document.dirty and len(win.document.hints) == 1
     win.session.autosave_now()
-    assert read_autosave(photo)[0] == win.document.hints
+    assert read_autosave(photo)[0].hints == win.document.hints
 
 
 def test_hints_of_a_photo_in_a_read_only_folder_are_saved_in_the_data_folder(  # noqa: ANN001
@@ -434,3 +434,65 @@ def test_hints_of_a_photo_in_a_read_only_folder_are_saved_in_the_data_folder(  #
     with qtbot.waitSignal(other.result_ready, timeout=10000):
         other.open_image(photo)
     assert other.document.hints == hints and not other.document.dirty
+
+
+def test_each_photo_keeps_its_own_saturation_saved_with_its_hints(make_window, fake_engine, photo, tmp_path,  # noqa: ANN001
+                                                                  qtbot) -> None:
+    other = write_gray(tmp_path / "other.png", 64, 64)
+    win = make_window(fake_engine)
+    assert not win.saturation_slider.isEnabled()  # no photo: nothing to set it for
+    open_and_wait(win, photo, qtbot)
+    assert win.saturation_slider.isEnabled()
+    # One drag of the slider is one undo step, and makes the photo's work unsaved.
+    for value in (90, 75, 60):
+        win.saturation_slider.setValue(value)
+    win.saturation_slider.sliderReleased.emit()
+    win.saturation_slider.setValue(140)
+    assert win.undo_stack.count() == 2 and win.document.dirty and win.saturation == 1.4
+    assert win.saturation_label.text().strip() == "Saturation 140 %"
+    win.act_undo.trigger()
+    assert win.saturation == 0.6 and win.saturation_slider.value() == 60
+    assert win.save_hints() and not win.document.dirty
+    assert json.loads(sidecar_path(photo).read_text("utf-8"))["saturation"] == 0.6
+    # Another photo has its own (100 % when its hints set none); coming back shows 60 % again.
+    open_and_wait(win, other, qtbot)
+    assert win.saturation == 1.0 and win.saturation_slider.value() == 100 and not win.document.dirty
+    open_and_wait(win, photo, qtbot)
+    assert win.saturation_slider.value() == 60 and win.saturation_label.text().strip() == "Saturation 60 %"
+    win.close()
+    again = make_window(fake_engine)  # and in the next session
+    open_and_wait(again, photo, qtbot)
+    assert again.saturation == 0.6 and again.saturation_slider.value() == 60 and not again.document.dirty
+
+
+def test_an_unsaved_saturation_is_autosaved_and_restored(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (1, 2, 3))], saturation=0.8)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    assert win.saturation == 0.8
+    win.saturation_slider.setValue(130)
+    qtbot.waitUntil(lambda: autosave_path(photo).exists(), timeout=5000)
+    win.controller.shutdown()  # "crash"
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.saturation == 1.3 and again.document.dirty and len(again.document.hints) == 1
+    assert "restored the unsaved saturation 130 % autosaved" in again.statusBar().currentMessage()
+    again.act_undo.trigger()
+    assert again.saturation == 0.8 and not again.document.dirty
+    assert not autosave_path(photo).exists()
+
+
+def test_loading_a_hints_file_brings_its_saturation_in_one_undo_step(make_window, fake_engine, photo, tmp_path,  # noqa: ANN001
+                                                                     qtbot, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    source = tmp_path / "look.json"
+    save_hints(source, [Hint(0.2, 0.2, (200, 40, 40)), Hint(0.8, 0.8, (40, 40, 200))], saturation=0.5)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(source), "")))
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.load_hints_dialog()
+    assert len(win.document.hints) == 2 and win.saturation == 0.5
+    assert win.undo_stack.count() == 1
+    win.act_undo.trigger()
+    assert win.document.hints == () and win.saturation == 1.0

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from colorstudio.core import batch
 from colorstudio.core.batch import REPORT_NAME, BatchOptions, read_report
-from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
+from colorstudio.core.hints import Hint, load_hints, load_photo_hints, save_hints, sidecar_path
 from colorstudio.gui.batch_dialog import BatchDialog
 from colorstudio.gui.document import autosave_path
 from colorstudio.gui.folder import EXPORTED_ROLE, HAS_HINTS_ROLE, thumbnail_cache_dir
@@ -150,13 +150,14 @@ def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
     with qtbot.waitSignal(win.result_ready, timeout=20000):
         win.open_folder(batch_folder)
     inputs = sorted(p.name for p in batch_folder.iterdir())
-    win.saturation_slider.setValue(60)  # outputs look like the preview: the window's saturation applies
+    win.saturation_slider.setValue(60)  # a.png's own saturation: the batch saves it with a.png's hints
 
     win.act_batch.trigger()
     run = win._batch
     assert shown and run.thread.options.max_pixels == 12_500_000  # the preferences' limit
-    assert run.thread.options.saturation == pytest.approx(0.6)
-    assert shown[0].findChild(QLabel, "batch_saturation").text() == "60 %, as set in the window"
+    assert run.thread.options.saturation == 1.0  # for photos that set none
+    assert shown[0].findChild(QLabel, "batch_saturation").text().startswith("Each photo's own")
+    assert load_photo_hints(sidecar_path(batch_folder / "a.png")).saturation == pytest.approx(0.6)
     with qtbot.waitSignal(run.finished, timeout=60000) as blocker:
         pass
     results = blocker.args[0]
@@ -164,11 +165,13 @@ def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
     for name in ("a", "b", "c"):  # full resolution: each output has its photo's size
         with Image.open(out / f"{name}_color.png") as result, Image.open(batch_folder / f"{name}.png") as photo:
             assert result.size == photo.size and result.mode == "RGB"
-    with Image.open(batch_folder / "b.png") as photo, Image.open(out / "b_color.png") as result:
-        expected = tiny_engine.colorize(np.asarray(photo), load_hints(sidecar_path(batch_folder / "b.png")),
-                                        saturation=0.6)
-        np.testing.assert_array_equal(np.asarray(result), expected)
-    assert sorted(p.name for p in batch_folder.iterdir()) == inputs  # the input folder is untouched
+    for name, saturation in (("a", 0.6), ("b", 1.0)):  # each output looks like its photo's preview
+        with Image.open(batch_folder / f"{name}.png") as photo, Image.open(out / f"{name}_color.png") as result:
+            expected = tiny_engine.colorize(np.asarray(photo), load_hints(sidecar_path(batch_folder / f"{name}.png")),
+                                            saturation=saturation)
+            np.testing.assert_array_equal(np.asarray(result), expected)
+    # The input folder is untouched but for a.png's saved sidecar (its new saturation)
+    assert sorted(p.name for p in batch_folder.iterdir()) == sorted([*inputs, "a.png.colorstudio.json"])
     # The failure is shown at the end, with its reason; the report is in the output folder.
     box = run.failure_box
     assert box is not None and box.isVisible()

@@ -96,7 +96,11 @@ def test_saturation_rerenders_without_new_hints(make_window, photo, tiny_engine,
     gray = win._result.astype(int)
     assert np.abs(gray[..., 0] - gray[..., 1]).max() <= 2  # no chroma left
     assert np.abs(base[..., 0] - base[..., 1]).max() > 5
-    assert win.undo_stack.count() == 2  # saturation is not a hint edit
+    assert win.undo_stack.count() == 3 and win.undo_stack.text(2) == "Saturation 0 %"
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.act_undo.trigger()  # the saturation is an edit of the photo like the hints: undoable
+    assert win.saturation == 1.0 and win.saturation_slider.value() == 100
+    assert np.abs(win._result.astype(int) - base).max() <= 1
 
 
 def test_missing_model_shows_a_message_and_keeps_editing(make_window, photo, qtbot, monkeypatch,
