@@ -159,8 +159,9 @@ def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:
 
 
 def hints_to_json(hints: Sequence[Hint], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    doc: dict[str, Any] = dict(extra or {})
-    doc.update({"format": FORMAT, "version": VERSION})
+    # format and version first, as the documented example has them; other keys before the hints
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    doc.update((k, v) for k, v in (extra or {}).items() if k not in ("format", "version", "hints"))
     items = []
     for h in hints:
         item: dict[str, Any] = dict(h.extra)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -29,6 +29,23 @@ from .panels import ColourPanel, HintListPanel
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+
+class ResettingSlider(QSlider):
+    """A horizontal slider that a double-click sets back to its neutral value, as photo
+    editors' adjustment sliders do."""
+
+    def __init__(self, neutral: int, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.neutral = neutral
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.setValue(self.neutral)
+            self.sliderReleased.emit()  # a gesture of its own for the undo history
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
 
 
 def build(win: MainWindow) -> None:
@@ -244,14 +261,16 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     vb.addWidget(win.size_spin)
     vb.addSeparator()
     win.saturation_label = QLabel(" Saturation 100 % ")
+    # As wide as its widest text: the slider beside it must not shift while it is dragged.
+    win.saturation_label.setMinimumWidth(win.saturation_label.fontMetrics().horizontalAdvance(" Saturation 200 % ") + 4)
     vb.addWidget(win.saturation_label)
-    win.saturation_slider = QSlider(Qt.Orientation.Horizontal)
+    win.saturation_slider = ResettingSlider(100)
     win.saturation_slider.setRange(0, 200)
     win.saturation_slider.setValue(100)
     win.saturation_slider.setFixedWidth(140)
     win.saturation_slider.setToolTip("Saturation of this photo's result, in preview, export and batch (applied "
                                       "in Lab; the network is not re-run). Saved with the photo's hints; "
-                                      "Ctrl+Z undoes it.")
+                                      "Ctrl+Z undoes it; double-click for 100 %.")
     win.saturation_slider.setEnabled(False)
     win.saturation_slider.valueChanged.connect(win._saturation_changed)
     win.saturation_slider.sliderReleased.connect(win._saturation_gesture_ended)

@@ -496,3 +496,15 @@ def test_loading_a_hints_file_brings_its_saturation_in_one_undo_step(make_window
     assert win.undo_stack.count() == 1
     win.act_undo.trigger()
     assert win.document.hints == () and win.saturation == 1.0
+
+
+def test_double_clicking_the_saturation_slider_sets_it_back_to_100(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.saturation_slider.setValue(40)
+    win.saturation_slider.sliderReleased.emit()
+    qtbot.mouseDClick(win.saturation_slider, Qt.MouseButton.LeftButton)
+    assert win.saturation == 1.0 and win.saturation_slider.value() == 100
+    assert win.undo_stack.count() == 2  # its own undo step
+    win.act_undo.trigger()
+    assert win.saturation == 0.4
