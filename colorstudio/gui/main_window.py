@@ -7,6 +7,7 @@ undo, redo, loading a sidecar and editing all take one path.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,17 @@ from .. import __version__
 from ..core.batch import BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
-from ..core.hints import DEFAULT_HINT_SIZE, Hint, load_photo_hints, save_hints, sidecar_path
+from ..core.hints import (
+    DEFAULT_HINT_SIZE,
+    Hint,
+    PhotoHints,
+    hints_from_json,
+    hints_to_json,
+    load_photo_hints,
+    saturation_from_json,
+    save_hints,
+    sidecar_path,
+)
 from ..core.images import READ_SUFFIXES, SIXTEEN_BIT_SUFFIXES, UNREADABLE_SUFFIXES, WRITE_FORMATS, read_image
 from ..core.settings import Settings, load_settings, save_settings
 from . import commands, ui
@@ -651,6 +662,42 @@ class MainWindow(QMainWindow):
                 self._push(commands.SaturationCommand(doc, loaded.saturation))
             self.undo_stack.endMacro()
 
+    def copy_hints(self) -> None:
+        """Put the photo's hints and saturation on the clipboard, as a hints file's JSON (so
+        they paste onto another photo, in this window or another, or into a text editor)."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        data = hints_to_json(doc.hints, {"saturation": round(doc.saturation, 4)})
+        QGuiApplication.clipboard().setText(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        self.statusBar().showMessage(f"Copied {_hints_text(len(doc.hints))} and saturation "
+                                     f"{doc.saturation * 100:.0f} %", 6000)
+
+    def paste_hints(self) -> None:
+        """Replace the photo's hints (and saturation, if the copy has one) with the clipboard's:
+        one undo step. Hints are placed at the same relative positions."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        try:
+            data = json.loads(QGuiApplication.clipboard().text())
+            pasted = PhotoHints(hints_from_json(data, "clipboard"), saturation_from_json(data, "clipboard"))
+        except ColorStudioError as exc:  # hints JSON, but not valid
+            self.statusBar().showMessage(f"Nothing pasted: {exc}", 8000)
+            return
+        except (ValueError, RecursionError):
+            self.statusBar().showMessage("Nothing pasted: the clipboard holds no ColorStudio hints "
+                                         "(Edit > Copy Hints copies a photo's)", 8000)
+            return
+        text = f"Paste {_hints_text(len(pasted.hints))}"
+        self.undo_stack.beginMacro(text)  # hints and saturation: one undo step
+        self._push(commands.replace_hints(doc, pasted.hints, text))
+        if pasted.saturation is not None and pasted.saturation != doc.saturation:
+            self._push(commands.SaturationCommand(doc, pasted.saturation))
+        self.undo_stack.endMacro()
+        self.select_hint(-1)
+        self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
         self.session.autosave_now()
@@ -808,7 +855,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         is_open = self.document.is_open
         has = bool(self.document.hints)
-        for act in (self.act_save, self.act_save_as, self.act_load_hints, self.act_export):
+        for act in (self.act_save, self.act_save_as, self.act_load_hints, self.act_export, self.act_copy_hints,
+                    self.act_paste_hints):
             act.setEnabled(is_open)
         self.saturation_slider.setEnabled(is_open)
         self.act_clear.setEnabled(has)

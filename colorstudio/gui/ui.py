@@ -165,22 +165,28 @@ def build_actions(win: MainWindow) -> None:
     win.act_about = a("&About ColorStudio", lambda: show_about(win), (), "Version, model and libraries")
 
     # Fixed texts (the step's name goes to the tooltip), so the toolbar does not jump around.
-    win.act_undo = a("&Undo", win.undo_group.undo, "Ctrl+Z", "Undo the last hint edit", sp.SP_ArrowBack)
-    win.act_redo = a("&Redo", win.undo_group.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the hint edit",
+    win.act_undo = a("&Undo", win.undo_group.undo, "Ctrl+Z", "Undo the last edit of hints or saturation",
+                      sp.SP_ArrowBack)
+    win.act_redo = a("&Redo", win.undo_group.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the edit",
                       sp.SP_ArrowForward)
     win.act_undo.setEnabled(False)
     win.act_redo.setEnabled(False)
     win.undo_group.canUndoChanged.connect(win.act_undo.setEnabled)
     win.undo_group.canRedoChanged.connect(win.act_redo.setEnabled)
     win.undo_group.undoTextChanged.connect(
-        lambda t: win.act_undo.setToolTip(f"Undo: {t} (Ctrl+Z)" if t else "Undo the last hint edit (Ctrl+Z)"))
+        lambda t: win.act_undo.setToolTip(f"Undo: {t} (Ctrl+Z)" if t else
+                                           "Undo the last edit of hints or saturation (Ctrl+Z)"))
     win.undo_group.redoTextChanged.connect(
         lambda t: win.act_redo.setToolTip(f"Redo: {t} (Ctrl+Shift+Z, Ctrl+Y)" if t else
-                                           "Redo the hint edit (Ctrl+Shift+Z, Ctrl+Y)"))
+                                           "Redo the edit (Ctrl+Shift+Z, Ctrl+Y)"))
     win.act_delete = a("&Delete Hint", win.delete_selected, ["Delete", "Backspace"],
                         "Delete the selected hint (or right-click it)", sp.SP_TrashIcon)
     win.act_clear = a("&Clear All Hints", win.clear_hints, "Ctrl+Shift+Delete",
                        "Delete every hint of this photo (undoable)", sp.SP_DialogResetButton)
+    win.act_copy_hints = a("Cop&y Hints", win.copy_hints, "Ctrl+Shift+C",
+                            "Copy this photo's hints and saturation, to paste onto another photo")
+    win.act_paste_hints = a("&Paste Hints", win.paste_hints, "Ctrl+Shift+V",
+                             "Replace this photo's hints and saturation with the copied ones (undoable)")
     win.act_deselect = a("Deselect Hint", lambda: win.select_hint(-1), "Escape", "Deselect the hint")
     win.act_smaller = a("S&maller Hints", lambda: win._step_hint_size(1 / 1.25), "[",
                          "Make the selected hint (and new hints) smaller")
@@ -216,6 +222,8 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     m.addActions([win.act_prefs, win.act_quit])
     m = mb.addMenu("&Edit")
     m.addActions([win.act_undo, win.act_redo])
+    m.addSeparator()
+    m.addActions([win.act_copy_hints, win.act_paste_hints])
     m.addSeparator()
     m.addActions([win.act_delete, win.act_clear, win.act_deselect, win.act_smaller, win.act_bigger])
     m = mb.addMenu("&View")

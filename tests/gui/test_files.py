@@ -508,3 +508,32 @@ def test_double_clicking_the_saturation_slider_sets_it_back_to_100(make_window, 
     assert win.undo_stack.count() == 2  # its own undo step
     win.act_undo.trigger()
     assert win.saturation == 0.4
+
+
+def test_copy_and_paste_hints_between_photos(make_window, fake_engine, photo, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QGuiApplication
+
+    other = write_gray(tmp_path / "other.png", 96, 64)
+    win = make_window(fake_engine)
+    assert not win.act_paste_hints.isEnabled()
+    open_and_wait(win, photo, qtbot)
+    add_hints(win, qtbot, [(0.2, 0.3), (0.7, 0.6)])
+    win.colour_panel.choose((10, 120, 200))
+    win.saturation_slider.setValue(70)
+    copied = win.document.hints
+    win.act_copy_hints.trigger()
+    assert json.loads(QGuiApplication.clipboard().text())["saturation"] == 0.7  # a hints file's JSON
+    assert win.save_hints()
+    open_and_wait(win, other, qtbot)
+    win.act_paste_hints.trigger()
+    assert win.document.hints == copied and win.saturation == 0.7 and win.document.dirty  # same relative places
+    assert win.undo_stack.count() == 1 and "Paste 2 hints" in win.undo_stack.text(0)
+    win.act_undo.trigger()
+    assert win.document.hints == () and win.saturation == 1.0 and not win.document.dirty
+    # Anything else on the clipboard pastes nothing, and says why.
+    for text, why in (("a shopping list", "no ColorStudio hints"),
+                      ('{"format": "colorstudio.hints", "version": 1, "hints": [{"x": 2, "y": 0, "color": "#fff"}]}',
+                       "clipboard: hint 0")):
+        QGuiApplication.clipboard().setText(text)
+        win.act_paste_hints.trigger()
+        assert win.document.hints == () and why in win.statusBar().currentMessage()
