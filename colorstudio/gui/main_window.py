@@ -673,22 +673,27 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Copied {_hints_text(len(doc.hints))} and saturation "
                                      f"{doc.saturation * 100:.0f} %", 6000)
 
-    def paste_hints(self) -> None:
-        """Replace the photo's hints (and saturation, if the copy has one) with the clipboard's:
-        one undo step. Hints are placed at the same relative positions."""
-        doc = self.document
-        if not doc.is_open:
-            return
+    def _clipboard_hints(self) -> PhotoHints | None:
+        """The hints (and saturation) on the clipboard; None, with a word in the status bar, if none."""
         try:
             data = json.loads(QGuiApplication.clipboard().text())
-            pasted = PhotoHints(hints_from_json(data, "clipboard"), saturation_from_json(data, "clipboard"))
+            return PhotoHints(hints_from_json(data, "clipboard"), saturation_from_json(data, "clipboard"))
         except ColorStudioError as exc:  # hints JSON, but not valid
             self.statusBar().showMessage(f"Nothing pasted: {exc}", 8000)
-            return
         except (ValueError, RecursionError):
             self.statusBar().showMessage("Nothing pasted: the clipboard holds no ColorStudio hints "
                                          "(Edit > Copy Hints copies a photo's)", 8000)
-            return
+        return None
+
+    def paste_hints(self) -> None:
+        """Replace the photo's hints (and saturation, if the copy has one) with the clipboard's:
+        one undo step. Hints are placed at the same relative positions."""
+        if self.document.is_open and (pasted := self._clipboard_hints()) is not None:
+            self._paste(pasted)
+            self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+
+    def _paste(self, pasted: PhotoHints) -> None:
+        doc = self.document
         text = f"Paste {_hints_text(len(pasted.hints))}"
         self.undo_stack.beginMacro(text)  # hints and saturation: one undo step
         self._push(commands.replace_hints(doc, pasted.hints, text))
@@ -696,7 +701,51 @@ class MainWindow(QMainWindow):
             self._push(commands.SaturationCommand(doc, pasted.saturation))
         self.undo_stack.endMacro()
         self.select_hint(-1)
-        self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+
+    def paste_hints_to_selected(self) -> None:
+        """Give every photo selected in the strip the clipboard's hints and saturation: the
+        open photo as an undoable edit, the others by writing their hints files. Photos with
+        hints of their own (saved, or unsaved in this session) are replaced only if the user says so."""
+        targets = self.strip.selected_paths()
+        if not targets:
+            self.statusBar().showMessage("Select photos in the strip first (Ctrl- or Shift-click)", 8000)
+            return
+        pasted = self._clipboard_hints()
+        if pasted is None:
+            return
+        others = [p for p in targets if photo_key(p) != self.document.key]
+        open_selected = len(others) < len(targets)
+        own = [p for p in others if self.session.has_own_hints(p)]
+        if own:
+            answer = QMessageBox.StandardButton.No  # nobody to ask: keep their hints
+            if can_ask_user():
+                answer = QMessageBox.question(
+                    self, "Paste hints", f"{len(own)} of the selected photos have hints of their own "
+                    f"(e.g. {own[0].name}). Replace them with the {_hints_text(len(pasted.hints))} copied?\n\n"
+                    "Yes replaces them, No leaves those photos as they are.",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+                    | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.No)
+            if answer == QMessageBox.StandardButton.Cancel:
+                return
+            if answer != QMessageBox.StandardButton.Yes:
+                others = [p for p in others if p not in own]
+        failed: list[str] = []
+        for p in others:
+            try:
+                self.session.write_hints(p, pasted)
+            except OSError as exc:
+                failed.append(f"{p.name}: {exc.strerror or exc}")
+            self.folder_model.refresh(p)
+        done = len(others) - len(failed)
+        if open_selected:  # undoable, so never asked about
+            self._paste(pasted)
+            done += 1
+        skipped = len(targets) - done - len(failed)
+        self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))} to {done} of {len(targets)} photos"
+                                     + (f"; {skipped} kept their own" if skipped else ""), 10000)
+        if failed:
+            QMessageBox.critical(self, "Paste hints", "These photos' hints could not be written:\n"
+                                 + "\n".join(failed[:20]) + (f"\n… and {len(failed) - 20} more" if len(failed) > 20 else ""))
 
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
@@ -865,6 +914,7 @@ class MainWindow(QMainWindow):
         self.act_next.setEnabled(n > 0)
         self.act_prev.setEnabled(n > 0)
         self.act_batch.setEnabled(n > 0)
+        self.act_paste_selected.setEnabled(n > 0)
 
     # -- recent files --------------------------------------------------------------------------
     def _remember_recent(self, path: Path) -> None:

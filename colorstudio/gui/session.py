@@ -136,6 +136,28 @@ class PhotoSession(QObject):
         remove_autosave(doc.path)
         return target
 
+    def has_own_hints(self, path: Path) -> bool:
+        """Whether a photo has hints or a saturation of its own: a hints file, an autosave, or
+        edits in this session."""
+        state = self._photos.get(photo_key(path))
+        if state is not None and (state.hints or state.saturation != 1.0):
+            return True
+        return find_hints_file(path) is not None or read_autosave(path) is not None
+
+    def write_hints(self, path: Path, hints: PhotoHints) -> Path:
+        """Save `hints` as a photo's hints file (not the open photo's: that one is edited
+        through commands). What the session kept of the photo, its history and its autosave
+        are dropped, so it next opens with these hints."""
+        if photo_key(path) == self.document.key:
+            raise ValueError("the open photo's hints are edited through its undo stack")
+        target = save_hints_for(path, hints.hints, saturation=hints.saturation)
+        state = self._photos.pop(photo_key(path), None)
+        if state is not None:
+            self.undo_group.removeStack(state.stack)
+            state.stack.deleteLater()
+        remove_autosave(path)
+        return target
+
     def discard_changes(self) -> None:
         """Forget the open photo's unsaved hints (and their history) when it is left."""
         doc = self.document

@@ -187,6 +187,9 @@ def build_actions(win: MainWindow) -> None:
                             "Copy this photo's hints and saturation, to paste onto another photo")
     win.act_paste_hints = a("&Paste Hints", win.paste_hints, "Ctrl+Shift+V",
                              "Replace this photo's hints and saturation with the copied ones (undoable)")
+    win.act_paste_selected = a("Paste Hints to Selected &Photos", win.paste_hints_to_selected, "Ctrl+Alt+V",
+                                "Give the photos selected in the strip the copied hints and saturation "
+                                "(asks before replacing hints they have)")
     win.act_deselect = a("Deselect Hint", lambda: win.select_hint(-1), "Escape", "Deselect the hint")
     win.act_smaller = a("S&maller Hints", lambda: win._step_hint_size(1 / 1.25), "[",
                          "Make the selected hint (and new hints) smaller")
@@ -223,7 +226,7 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     m = mb.addMenu("&Edit")
     m.addActions([win.act_undo, win.act_redo])
     m.addSeparator()
-    m.addActions([win.act_copy_hints, win.act_paste_hints])
+    m.addActions([win.act_copy_hints, win.act_paste_hints, win.act_paste_selected])
     m.addSeparator()
     m.addActions([win.act_delete, win.act_clear, win.act_deselect, win.act_smaller, win.act_bigger])
     m = mb.addMenu("&View")
@@ -235,6 +238,8 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
         act = dock.toggleViewAction()
         act.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         m.addAction(act)
+    win.strip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    win.strip.addActions([win.act_paste_selected, win.act_batch])
     m = mb.addMenu("&Help")
     m.addActions([win.act_help_keys, win.act_about])
     for menu in mb.findChildren(type(win.recent_menu)):

@@ -385,3 +385,80 @@ def test_reopen_last_continues_where_the_work_was_left(make_window, fake_engine,
     # Gone since: nothing is offered.
     shutil.rmtree(folder)
     assert make_window(fake_engine).last_session() == (None, None)
+
+
+def test_paste_hints_to_the_photos_selected_in_the_strip(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                         monkeypatch) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QMessageBox
+
+    from colorstudio.gui import main_window
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    for name in "abcd":
+        write_gray(root / f"{name}.png", 120, 90)
+    own = (Hint(0.5, 0.5, (200, 30, 30)),)
+    save_hints(sidecar_path(root / "b.png"), own)
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: True)
+    answers: list = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: answers.pop(0)))
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_folder(root)  # opens a.png
+    win.add_hint_at(0.2, 0.3)
+    win.add_hint_at(0.8, 0.7)
+    win.saturation_slider.setValue(70)
+    copied = win.document.hints
+    win.act_copy_hints.trigger()
+    assert win.save_hints()
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_image(root / "d.png")
+
+    def select(*names: str) -> None:
+        win.strip.clearSelection()
+        for name in names:
+            row = win.folder_model.paths.index(root / name)
+            win.strip.selectionModel().select(win.folder_model.index(row), QItemSelectionModel.SelectionFlag.Select)
+
+    select("b.png", "c.png", "d.png")
+    answers.append(QMessageBox.StandardButton.No)  # b.png has hints of its own: keep them
+    win.act_paste_selected.trigger()
+    assert not answers
+    assert load_photo_hints(sidecar_path(root / "c.png")).hints == copied
+    assert load_photo_hints(sidecar_path(root / "c.png")).saturation == 0.7
+    assert load_hints(sidecar_path(root / "b.png")) == own
+    assert win.document.hints == copied and win.document.dirty  # the open photo: an undoable edit
+    assert win.undo_stack.count() == 1
+    assert not sidecar_path(root / "d.png").exists()
+    assert "to 2 of 3 photos; 1 kept their own" in win.statusBar().currentMessage()
+    assert win.folder_model.data(win.folder_model.index(2), HAS_HINTS_ROLE)  # c.png's badge
+
+    select("b.png")
+    answers.append(QMessageBox.StandardButton.Yes)
+    win.act_paste_selected.trigger()
+    assert load_hints(sidecar_path(root / "b.png")) == copied
+    answers.append(QMessageBox.StandardButton.Cancel)  # asked again (b.png now has hints): nothing happens
+    save_hints(sidecar_path(root / "b.png"), own)
+    win.act_paste_selected.trigger()
+    assert load_hints(sidecar_path(root / "b.png")) == own
+    # c.png opens with the pasted hints and saturation, as saved work.
+    answers.append(QMessageBox.StandardButton.Discard)  # d.png's pasted hints
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_image(root / "c.png")
+    assert win.document.hints == copied and win.saturation == 0.7 and not win.document.dirty
+    # a.png was open earlier in this session: what the session kept of it gives way to the paste.
+    import json
+
+    from PySide6.QtGui import QGuiApplication
+
+    from colorstudio.core.hints import hints_to_json
+
+    QGuiApplication.clipboard().setText(json.dumps(hints_to_json(own, {"saturation": 1.2})))
+    select("a.png")
+    answers.append(QMessageBox.StandardButton.Yes)
+    win.act_paste_selected.trigger()
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_image(root / "a.png")
+    assert win.document.hints == own and win.saturation == 1.2 and not win.document.dirty
+    assert win.undo_stack.count() == 0
