@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..core.hints import find_hints_file
@@ -336,10 +336,16 @@ class BadgeDelegate(QStyledItemDelegate):
 
 
 class PhotoStrip(QListView):
-    """A horizontal strip of thumbnails (icon mode, lazily laid out)."""
+    """A horizontal strip of thumbnails (icon mode, lazily laid out). A plain click (or
+    Enter) asks to open a photo; Ctrl-, Shift- and Cmd-clicks only select."""
+
+    open_requested = Signal(int)  # row
 
     def __init__(self, model: PhotoListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._selecting = False  # the last mouse press had a selection modifier
+        self.clicked.connect(self._clicked)
+        self.activated.connect(self._clicked)
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
@@ -357,11 +363,25 @@ class PhotoStrip(QListView):
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(BadgeDelegate(self))
         self.setToolTip("Photos of the open folder: click to open; Ctrl/Shift-click to select several "
-                        "for Colorize Selected. Badges: H has hints, ✓ exported.")
+                        "for Colorize Selected or Paste Hints to Selected (right-click). "
+                        "Badges: H has hints, ✓ exported.")
         self.setMinimumHeight(THUMB + 48)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(800, THUMB + 50)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        mods = Qt.KeyboardModifier
+        self._selecting = bool(event.modifiers() & (mods.ControlModifier | mods.ShiftModifier | mods.MetaModifier))
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        self._selecting = False  # Enter on a photo opens it
+        super().keyPressEvent(event)
+
+    def _clicked(self, index: QModelIndex) -> None:
+        if index.isValid() and not self._selecting:
+            self.open_requested.emit(index.row())
 
     def selected_paths(self) -> list[Path]:
         model = self.model()

@@ -187,8 +187,7 @@ class MainWindow(QMainWindow):
         ctl.engine_ready.connect(self._engine_ready)
         ctl.engine_failed.connect(self._engine_failed)
         ctl.busy_changed.connect(self.busy.setVisible)
-        self.strip.clicked.connect(lambda idx: self.open_image(self.folder_model.paths[idx.row()]))
-        self.strip.activated.connect(lambda idx: self.open_image(self.folder_model.paths[idx.row()]))
+        self.strip.open_requested.connect(lambda row: self.open_image(self.folder_model.paths[row]))
         self.undo_group.indexChanged.connect(lambda _i: self._update_actions())
 
     # -- the undo stack of the open photo ---------------------------------------------------

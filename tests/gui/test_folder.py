@@ -87,6 +87,27 @@ def test_page_down_up_and_per_photo_undo(make_window, fake_engine, folder, qtbot
     assert win.strip.currentIndex().row() == 2
 
 
+def test_a_plain_click_in_the_strip_opens_a_photo_and_a_ctrl_or_shift_click_only_selects(  # noqa: ANN001
+        make_window, fake_engine, folder, qtbot) -> None:
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    win.photos_dock.show()
+    qtbot.waitUntil(lambda: win.strip.isVisible())
+
+    def click(row: int, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+        rect = win.strip.visualRect(win.folder_model.index(row))
+        qtbot.mouseClick(win.strip.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+    click(1, Qt.KeyboardModifier.ControlModifier)
+    click(2, Qt.KeyboardModifier.ShiftModifier)
+    assert win.document.path.name == "a.png"  # still the photo being hinted
+    assert [p.name for p in win.strip.selected_paths()] == ["a.png", "b.png", "c.png"]
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        click(1)
+    assert win.document.path.name == "b.png"
+
+
 def test_unreadable_subfolder_is_reported_in_the_window(make_window, fake_engine, folder, qtbot,  # noqa: ANN001
                                                          monkeypatch) -> None:  # noqa: ANN001
     (folder / "sub" / "deeper").mkdir()
