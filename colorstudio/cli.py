@@ -133,7 +133,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     rgb = engine.colorize(image.pixels, hints, saturation=saturation)
     note = f"Colorized by ColorStudio {__version__} (model: {engine.name}, {len(hints)} hints); not the original scan"
     write_image(dst, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=args.quality,
-                description=note, dpi=image.dpi)
+                description=note, dpi=image.dpi, xmp=image.xmp, iptc=image.iptc)
     for n in image.notes:
         print(f"{src}: {n}", file=sys.stderr)
     return 0

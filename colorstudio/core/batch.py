@@ -342,7 +342,7 @@ def _write(output: Path, rgb: np.ndarray, image: LoadedImage, quality: int, note
         raise ColorStudioError(f"cannot create the folder {output.parent} ({exc.strerror or exc})") from None
     _remove_stale_parts(output)
     write_image(output, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=quality,
-                description=note, dpi=image.dpi)
+                description=note, dpi=image.dpi, xmp=image.xmp, iptc=image.iptc)
     # The atomic write's temporary file is created private (0600); an output is an ordinary file.
     with contextlib.suppress(OSError):
         os.chmod(output, 0o666 & ~_umask())

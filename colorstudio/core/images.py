@@ -78,6 +78,8 @@ class LoadedImage:
     frames: int = 1
     notes: list[str] = field(default_factory=list)
     dpi: tuple[float, float] | None = None  # (horizontal, vertical) dots per inch of the upright photo
+    xmp: bytes | None = None  # the XMP packet (captions, keywords, rights...), its orientation set to upright
+    iptc: bytes | None = None  # IPTC-IIM records (the older caption and rights fields)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -118,6 +120,44 @@ def _exif_bytes(im: Image.Image, reset_orientation: bool) -> bytes | None:
         return exif.tobytes()
     except Exception:  # noqa: BLE001 - broken EXIF must not stop the photo from loading
         return None
+
+
+_JPEG_XMP_MAX = 65533 - 29  # one APP1 segment, less its "http://ns.adobe.com/xap/1.0/\0" header
+_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation\s*=\s*[\"']|<tiff:Orientation>\s*)[1-8]")
+
+
+def _read_xmp(im: Image.Image) -> bytes | None:
+    """The file's XMP packet, with tiff:Orientation set to 1 as the EXIF's is (the pixels
+    are turned upright when read, so an output must not be turned again)."""
+    xmp = im.info.get("xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if not isinstance(xmp, bytes) or not xmp.strip(b"\0 \r\n\t"):
+        return None
+    return _XMP_ORIENTATION.sub(rb"\g<1>1", xmp)
+
+
+def _read_iptc(im: Image.Image) -> bytes | None:
+    """The file's IPTC-IIM records: a JPEG's Photoshop resource 0x0404 or a TIFF's IPTC tag."""
+    try:
+        if im.format == "JPEG":
+            data = (im.info.get("photoshop") or {}).get(0x0404)
+        elif im.format == "TIFF":
+            data = im.tag_v2._tagdata.get(33723)  # raw: Photoshop tags the records as LONGs
+        else:
+            data = None
+    except Exception:  # noqa: BLE001 - unreadable metadata must not stop the photo from loading
+        return None
+    return bytes(data) if isinstance(data, (bytes, bytearray)) and data.startswith(b"\x1c") else None
+
+
+def _photoshop_iptc_segment(iptc: bytes) -> bytes | None:
+    """A JPEG APP13 segment holding IPTC-IIM records as Photoshop resource 0x0404 (None if too big)."""
+    body = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iptc)) + iptc + b"\0" * (len(iptc) % 2)
+    payload = b"Photoshop 3.0\x00" + body
+    if len(payload) + 2 > 0xFFFF:
+        return None
+    return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
 
 
 def _read_dpi(im: Image.Image, orientation: int) -> tuple[float, float] | None:
@@ -356,7 +396,7 @@ def _decode_tifffile(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
             page = tif.pages.first
             _check_size(p, int(page.imagewidth), int(page.imagelength), max_pixels)
             colour, alpha = _tiff_samples(page)
-            frames, tags = len(tif.pages), page.tags
+            frames, tags, order = len(tif.pages), page.tags, tif.byteorder
     except ImageReadError:
         raise
     except _TiffLayoutError as exc:
@@ -374,8 +414,14 @@ def _decode_tifffile(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     if orientation in range(2, 9):
         colour = _orient(colour, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
+    xmp = tags["XMP"].value if "XMP" in tags else None
+    xmp = _XMP_ORIENTATION.sub(rb"\g<1>1", bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) else None
+    iptc = tags[33723].value if 33723 in tags else None
+    if iptc is not None and not isinstance(iptc, (bytes, bytearray)):  # Photoshop tags the records as LONGs
+        iptc = np.asarray(iptc, dtype=order + "u4").tobytes()
+    iptc = bytes(iptc) if iptc is not None and bytes(iptc).startswith(b"\x1c") else None
     return LoadedImage(np.ascontiguousarray(colour), None if alpha is None else np.ascontiguousarray(alpha),
-                       None, icc, "TIFF", frames, _frame_notes("TIFF", frames), dpi)
+                       None, icc, "TIFF", frames, _frame_notes("TIFF", frames), dpi, xmp, iptc)
 
 
 def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -429,6 +475,7 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     icc = im.info.get("icc_profile")
     exif = _exif_bytes(im, reset_orientation=True)
     dpi = _read_dpi(im, orientation)
+    xmp, iptc = _read_xmp(im), _read_iptc(im)
     if fmt == "TIFF" and orientation in range(2, 9):
         # Decoders disagree on TIFF orientation (OpenCV applies it, Pillow 13 applies it in load()
         # and misreads gray files turned by 90 degrees, older Pillow ignores it): decode a copy whose
@@ -450,7 +497,7 @@ def _decode(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     if orientation in range(2, 9):
         pixels = _orient(pixels, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
-    return LoadedImage(np.ascontiguousarray(pixels), alpha, exif, icc, fmt, frames, notes, dpi)
+    return LoadedImage(np.ascontiguousarray(pixels), alpha, exif, icc, fmt, frames, notes, dpi, xmp, iptc)
 
 
 def to_8bit(arr: np.ndarray) -> np.ndarray:
@@ -505,13 +552,39 @@ def _rgb_profile(icc_profile: bytes | None) -> bytes | None:
     return None
 
 
+_OUR_NOTE = re.compile(r"\s*\[Colorized by ColorStudio[^\]]*\]\s*$")
+
+
+def _with_caption(exif: bytes | None, description: str | None) -> str | None:
+    """The output's description: the source's own EXIF ImageDescription (an archive's caption)
+    first, then `description` in brackets. The note of an earlier colorization is replaced."""
+    if not description or not exif:
+        return description
+    try:
+        source = Image.Exif()
+        source.load(exif)
+        caption = source.get(0x010E)
+    except Exception:  # noqa: BLE001 - unreadable source EXIF: no caption to keep
+        return description
+    if isinstance(caption, bytes):
+        caption = caption.decode("latin-1")
+    if not isinstance(caption, str):
+        return description
+    caption = _OUR_NOTE.sub("", caption.replace("\0", "")).strip()
+    if not caption or caption.startswith("Colorized by ColorStudio"):
+        return description
+    return f"{caption} [{description}]"
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def _png_with_metadata(path: Path, png: bytes, exif: bytes, icc_profile: bytes | None,
-                       description: str | None, dpi: tuple[float, float] | None = None) -> bytes:
-    """`png` with iCCP, pHYs, eXIf and a Description text chunk inserted right after IHDR.
+                       description: str | None, dpi: tuple[float, float] | None = None,
+                       xmp: bytes | None = None) -> bytes:
+    """`png` with iCCP, pHYs, eXIf, a Description text chunk and the XMP packet (iTXt
+    "XML:com.adobe.xmp") inserted right after IHDR.
 
     OpenCV (which encodes 16-bit PNG) writes no metadata. `exif` is TIFF-structured EXIF,
     with or without the "Exif\\0\\0" header; the text is tEXt when it is Latin-1, else iTXt.
@@ -534,6 +607,8 @@ def _png_with_metadata(path: Path, png: bytes, exif: bytes, icc_profile: bytes |
             chunks.append(_png_chunk(b"tEXt", b"Description\0" + text.encode("latin-1")))
         except UnicodeEncodeError:  # keyword, NUL, not compressed, method, no language, no translated keyword
             chunks.append(_png_chunk(b"iTXt", b"Description\0\0\0\0\0" + text.encode("utf-8")))
+    if xmp:
+        chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp))
     return png[:end] + b"".join(chunks) + png[end:]
 
 
@@ -541,7 +616,8 @@ _DATE = re.compile(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d")
 
 
 def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.Exif,
-                        icc_profile: bytes | None, dpi: tuple[float, float] | None = None) -> bytes | None:
+                        icc_profile: bytes | None, dpi: tuple[float, float] | None = None,
+                        xmp: bytes | None = None, iptc: bytes | None = None) -> bytes | None:
     """An 8- or 16-bit TIFF (deflate, horizontal predictor) with metadata, by tifffile; None without tifffile.
 
     Deflate level 3 with the predictor: about 20% smaller than OpenCV's LZW, in under twice its
@@ -549,8 +625,8 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     for a file 1% smaller.
 
     TIFF tags carry the description, software, ICC profile, resolution, camera, artist and
-    copyright, and the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime;
-    tifffile cannot write an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not
+    copyright, the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime, the XMP
+    packet and the IPTC records; tifffile cannot write an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not
     carried.
     """
     try:
@@ -574,6 +650,10 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     date = next((d for d in dates if d and _DATE.fullmatch(d) and not d.startswith("0000")), None)
     extra = [(tag, "s", 0, value, True) for tag in (0x010F, 0x0110, 0x013B, 0x8298)  # Make, Model, Artist, (C)
              if (value := ascii_tag(tag)) is not None]
+    if xmp:
+        extra.append((700, 1, len(xmp), xmp, True))  # XMP, BYTE
+    if iptc:
+        extra.append((33723, 7, len(iptc), iptc, True))  # IPTC-NAA, UNDEFINED
     data = rgb if alpha is None else np.dstack([rgb, alpha.astype(rgb.dtype)])
     buf = io.BytesIO()
     tifffile.imwrite(buf, data, photometric="rgb", extrasamples=("unassalpha",) if alpha is not None else None,
@@ -586,12 +666,14 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
 
 def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None,
                 exif: bytes | None = None, icc_profile: bytes | None = None, quality: int = 95,
-                description: str | None = None, dpi: tuple[float, float] | None = None) -> None:
+                description: str | None = None, dpi: tuple[float, float] | None = None,
+                xmp: bytes | None = None, iptc: bytes | None = None) -> None:
     """Write (H, W, 3) uint8/uint16 sRGB atomically. 16-bit is kept for PNG and TIFF.
 
-    `description` is stored in the EXIF ImageDescription (and a PNG text chunk). EXIF, an
-    RGB ICC profile and the resolution `dpi` (dots per inch, as LoadedImage.dpi) are carried
-    where the format allows; TIFF keeps only some EXIF tags (see _tiff_with_metadata). Without
+    `description` is stored in the EXIF ImageDescription (and a PNG text chunk), after the
+    source EXIF's own ImageDescription (a caption) if it has one. EXIF, an RGB ICC profile,
+    the resolution `dpi` (dots per inch, as LoadedImage.dpi) and the XMP packet (JPEG, PNG,
+    WebP, TIFF) are carried where the format allows, the IPTC records in JPEG and TIFF; TIFF keeps only some EXIF tags (see _tiff_with_metadata). Without
     tifffile, a 16-bit TIFF gets none and an 8-bit one the main EXIF directory only.
     """
     p = Path(path)
@@ -626,11 +708,14 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         else:
             alpha = to_8bit(alpha)
 
+    description = _with_caption(exif, description)
     exif_obj = _output_exif(exif, description, dpi)
     icc_profile = _rgb_profile(icc_profile)
+    xmp = bytes(xmp) if xmp else None
+    iptc = bytes(iptc) if iptc and fmt in ("JPEG", "TIFF") else None
     try:
         with atomic_path(p) as tmp:
-            data = _tiff_with_metadata(rgb, alpha, exif_obj, icc_profile, dpi) if fmt == "TIFF" else None
+            data = _tiff_with_metadata(rgb, alpha, exif_obj, icc_profile, dpi, xmp, iptc) if fmt == "TIFF" else None
             if data is not None:
                 tmp.write_bytes(data)
             elif sixteen:
@@ -644,7 +729,7 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
                 data = buf.tobytes()
                 if fmt == "PNG":
                     data = _png_with_metadata(p, data, exif_obj.tobytes() if len(exif_obj) else b"",
-                                              icc_profile, description, dpi)
+                                              icc_profile, description, dpi, xmp)
                 tmp.write_bytes(data)
             else:
                 im = Image.fromarray(np.dstack([rgb, alpha]) if alpha is not None else rgb,
@@ -661,15 +746,24 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
                     kw["dpi"] = dpi
                 if fmt == "JPEG":
                     kw.update(quality=quality, subsampling=0 if quality >= 90 else 2)
+                    if xmp and len(xmp) <= _JPEG_XMP_MAX:  # a longer one needs Extended XMP, which Pillow lacks
+                        kw["xmp"] = xmp
+                    if iptc and (segment := _photoshop_iptc_segment(iptc)) is not None:
+                        kw["extra"] = segment
                 elif fmt == "WEBP":
                     kw.update(quality=quality)
+                    if xmp:
+                        kw["xmp"] = xmp
                 elif fmt == "TIFF":
                     kw.update(compression="tiff_deflate")
-                if fmt == "PNG" and description:
+                if fmt == "PNG" and (description or xmp):
                     from PIL import PngImagePlugin
 
                     info = PngImagePlugin.PngInfo()
-                    info.add_text("Description", description)
+                    if description:
+                        info.add_text("Description", description)
+                    if xmp:
+                        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
                     kw["pnginfo"] = info
                 im.save(tmp, format=fmt, **kw)
     except ImageWriteError:

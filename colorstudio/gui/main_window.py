@@ -792,7 +792,8 @@ class MainWindow(QMainWindow):
         image = doc.image
         note = (f"Colorized by ColorStudio {__version__} ({len(doc.hints)} hints); not the original scan")
         meta = {"alpha": image.alpha, "exif": image.exif, "icc_profile": image.icc_profile,
-                "quality": self.settings.jpeg_quality, "description": note, "dpi": image.dpi}
+                "quality": self.settings.jpeg_quality, "description": note, "dpi": image.dpi,
+                "xmp": image.xmp, "iptc": image.iptc}
         self.controller.request_export(image.pixels, doc.hints, self.saturation, target, meta, context=doc.key)
         using = "" if self._export_factory(self.settings) is None else f" with the {self.settings.export_model} model"
         self.statusBar().showMessage(f"Exporting {target.name} at full resolution{using}…")

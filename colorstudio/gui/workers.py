@@ -195,7 +195,8 @@ class _Worker(QObject):
         meta = job.export_meta
         write_image(job.target, rgb, alpha=meta.get("alpha"), exif=meta.get("exif"),
                     icc_profile=meta.get("icc_profile"), quality=int(meta.get("quality", 95)),
-                    description=meta.get("description"), dpi=meta.get("dpi"))
+                    description=meta.get("description"), dpi=meta.get("dpi"), xmp=meta.get("xmp"),
+                    iptc=meta.get("iptc"))
         return job.target
 
 

@@ -168,6 +168,21 @@ def test_outputs_keep_format_depth_and_provenance(collection: Path, tmp_path: Pa
     tif.load()
 
 
+def test_outputs_keep_the_captions_and_rights_of_an_archive_scan(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    from PIL import IptcImagePlugin
+
+    from tests.core.test_images import XMP_TURNED, archive_scan
+
+    (tmp_path / "in").mkdir()
+    archive_scan(tmp_path / "in" / "scan.jpg")
+    run_batch([tmp_path / "in" / "scan.jpg"], BatchOptions(tmp_path / "out"), tiny_engine)
+    with Image.open(tmp_path / "out" / "scan.jpg") as im:
+        assert im.size == (40, 60)  # upright, and its XMP says so
+        assert im.info["xmp"] == XMP_TURNED.replace(b'tiff:Orientation="6"', b'tiff:Orientation="1"')
+        assert IptcImagePlugin.getiptcinfo(im)[(2, 120)] == b"Wedding, Cologne 1932"
+        assert im.getexif().get(0x010E).startswith("Wedding, Cologne 1932 [Colorized by ColorStudio")
+
+
 def test_outputs_keep_the_scan_resolution(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
     src = tmp_path / "in"
     src.mkdir()

@@ -889,3 +889,74 @@ def test_heic_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path.write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(range(256)) * 8)
     message = expect_read_error(path, "HEIC/HEIF photo")
     assert "JPEG or PNG" in message
+
+
+# -- an archive's captions: XMP, IPTC and the EXIF caption ---------------------------------------
+XMP_TURNED = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'
+              b' tiff:Orientation="6"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Hochzeit 1932, K\xc3\xb6ln'
+              b'</rdf:li></rdf:Alt></dc:title><dc:rights>Stadtarchiv</dc:rights></rdf:Description></rdf:RDF></x:xmpmeta>')
+
+
+def iptc_records(**fields: bytes) -> bytes:
+    """IPTC-IIM application records (record 2): caption 120, copyright 116."""
+    numbers = {"caption": 120, "copyright": 116}
+    return b"".join(b"\x1c\x02" + bytes([numbers[k]]) + struct.pack(">H", len(v)) + v for k, v in fields.items())
+
+
+def archive_scan(path: Path) -> Path:
+    """A JPEG scan turned by EXIF orientation 6, with an EXIF caption, XMP and IPTC records."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010E] = "Wedding, Cologne 1932"
+    iptc = iptc_records(caption=b"Wedding, Cologne 1932", copyright=b"City archive")
+    app13 = images._photoshop_iptc_segment(iptc)
+    Image.fromarray(smooth_rgb(40, 60)).save(path, "JPEG", exif=exif.tobytes(), xmp=XMP_TURNED, extra=app13)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".webp"])
+def test_captions_keywords_and_rights_of_a_scan_are_carried(tmp_path: Path, ext: str) -> None:
+    from PIL import IptcImagePlugin
+
+    src = read_image(archive_scan(tmp_path / "scan.jpg"))
+    assert src.pixels.shape[:2] == (60, 40)  # turned upright
+    assert src.xmp is not None and b'tiff:Orientation="1"' in src.xmp  # ... so the XMP no longer turns it
+    assert src.iptc == iptc_records(caption=b"Wedding, Cologne 1932", copyright=b"City archive")
+    out = tmp_path / f"out{ext}"
+    write_image(out, src.pixels, exif=src.exif, description="Colorized by ColorStudio 0.1.0 (model: default)",
+                xmp=src.xmp, iptc=src.iptc)
+    with Image.open(out) as im:
+        assert im.info.get("xmp") == src.xmp  # title (UTF-8), rights, all of it
+        if ext in (".jpg", ".tif"):
+            info = IptcImagePlugin.getiptcinfo(im)
+            assert info[(2, 120)] == b"Wedding, Cologne 1932" and info[(2, 116)] == b"City archive"
+        assert im.getexif().get(0x010E) == ("Wedding, Cologne 1932 "
+                                            "[Colorized by ColorStudio 0.1.0 (model: default)]")
+    again = read_image(out)  # colorizing the output again does not pile up notes
+    assert again.xmp == src.xmp
+    write_image(tmp_path / f"again{ext}", again.pixels, exif=again.exif, description="Colorized by ColorStudio 0.2",
+                xmp=again.xmp)
+    with Image.open(tmp_path / f"again{ext}") as im:
+        assert im.getexif().get(0x010E) == "Wedding, Cologne 1932 [Colorized by ColorStudio 0.2]"
+
+
+def test_a_16bit_png_carries_the_xmp_of_a_16bit_tiff(tmp_path: Path) -> None:
+    import tifffile
+
+    xmp = XMP_TURNED.replace(b'tiff:Orientation="6"', b'tiff:Orientation="1"')
+    rgb16 = (smooth_rgb(24, 32).astype(np.uint16) * 257)
+    tifffile.imwrite(tmp_path / "scan.tif", rgb16, photometric="rgb", extratags=[(700, 1, len(xmp), xmp, True)])
+    src = read_image(tmp_path / "scan.tif")
+    assert src.pixels.dtype == np.uint16 and src.xmp == xmp
+    write_image(tmp_path / "out.png", src.pixels, xmp=src.xmp, description="Colorized")
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.info.get("xmp") == xmp and im.info.get("Description") == "Colorized"
+    assert cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_an_xmp_packet_too_long_for_a_jpeg_is_left_out_not_an_error(tmp_path: Path) -> None:
+    huge = XMP_TURNED + b" " * 70_000
+    write_image(tmp_path / "out.jpg", smooth_rgb(), xmp=huge, iptc=iptc_records(caption=b"x" * 30_000) * 3)
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert "xmp" not in im.info and im.size == (64, 48)

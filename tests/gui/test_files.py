@@ -85,6 +85,22 @@ def test_export_keeps_the_scan_resolution(make_window, tiny_engine, tmp_path, qt
     assert read_image(out).dpi == (800.0, 800.0)
 
 
+def test_export_keeps_the_captions_and_rights_of_an_archive_scan(make_window, tiny_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from PIL import IptcImagePlugin
+
+    from tests.core.test_images import archive_scan
+
+    src = read_image(archive_scan(tmp_path / "scan.jpg"))
+    win = make_window(tiny_engine)
+    open_and_wait(win, tmp_path / "scan.jpg", qtbot)
+    out = tmp_path / "scan_color.jpg"
+    with qtbot.waitSignal(win.export_finished, timeout=60000):
+        assert win.export_to(out)
+    with Image.open(out) as im:
+        assert im.info["xmp"] == src.xmp and IptcImagePlugin.getiptcinfo(im)[(2, 116)] == b"City archive"
+        assert im.getexif().get(0x010E).startswith("Wedding, Cologne 1932 [Colorized by ColorStudio")
+
+
 def test_export_dialog_offers_a_16bit_type_for_a_16bit_scan(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
                                                              monkeypatch) -> None:
     from PySide6.QtWidgets import QFileDialog
