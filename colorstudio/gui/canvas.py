@@ -77,6 +77,9 @@ class Canvas(QWidget):
     move_requested = Signal(int, float, float)
     drag_finished = Signal(int)
     remove_requested = Signal(int)
+    stroke_started = Signal(float, float)  # Shift-drag on the photo: paint a stroke of hints
+    stroke_extended = Signal(float, float)
+    stroke_finished = Signal()
     split_changed = Signal(float)
     resized = Signal()
 
@@ -100,6 +103,7 @@ class Canvas(QWidget):
         self._panning = False
         self._pan_origin: tuple[QPointF, float, QPointF] | None = None
         self._split_drag = False
+        self._stroking = False
         view.changed.connect(self.update)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -345,8 +349,8 @@ class Canvas(QWidget):
 
     @property
     def dragging(self) -> bool:
-        """A hint is being dragged (the mouse button is still down)."""
-        return self._drag_index >= 0 and self._dragging
+        """A hint is being dragged or a stroke painted (the mouse button is still down)."""
+        return (self._drag_index >= 0 and self._dragging) or self._stroking
 
     # -- mouse: intents ---------------------------------------------------------------------
     def _inside(self, x: float, y: float) -> bool:
@@ -355,7 +359,7 @@ class Canvas(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         pos = event.position()
         self._press, self._press_button = pos, event.button()
-        self._dragging = self._panning = self._split_drag = False
+        self._dragging = self._panning = self._split_drag = self._stroking = False
         self._drag_index = -1
         if not self._input:
             return
@@ -374,6 +378,11 @@ class Canvas(QWidget):
             self._split_drag = True
             return
         i = self.hint_at(pos)
+        x, y = self.widget_to_image(pos)
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.mode != "result" and self._inside(x, y):
+            self._stroking = True
+            self.stroke_started.emit(x, y)
+            return
         if i >= 0:
             self._drag_index = i
             self.select_requested.emit(i)
@@ -392,7 +401,10 @@ class Canvas(QWidget):
             self._update_cursor(pos)
             return
         moved = math.hypot(pos.x() - self._press.x(), pos.y() - self._press.y()) > CLICK_SLOP
-        if self._split_drag:
+        if self._stroking:
+            x, y = self.widget_to_image(pos)
+            self.stroke_extended.emit(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)))
+        elif self._split_drag:
             r = self.image_rect()
             if r.width() > 0:
                 self.set_split((pos.x() - r.left()) / r.width())
@@ -415,7 +427,10 @@ class Canvas(QWidget):
         self._press, self._press_button = None, Qt.MouseButton.NoButton
         if press is None or event.button() != button:
             return
-        if self._drag_index >= 0:
+        if self._stroking:
+            self._stroking = False
+            self.stroke_finished.emit()
+        elif self._drag_index >= 0:
             if self._dragging:
                 self.drag_finished.emit(self._drag_index)
         elif button == Qt.MouseButton.LeftButton and not self._panning and not self._split_drag:
@@ -427,7 +442,7 @@ class Canvas(QWidget):
             else:
                 self.select_requested.emit(-1)
         self._drag_index = -1
-        self._dragging = self._panning = self._split_drag = False
+        self._dragging = self._panning = self._split_drag = self._stroking = False
         self._update_cursor(pos)
 
     def _update_cursor(self, pos: QPointF) -> None:

@@ -1,7 +1,9 @@
 """Undo commands over immutable hint sets and the photo's saturation.
 
 Every hint edit (add, move, recolour, resize, delete, clear, restoring an autosave) is one
-`HintsCommand` holding the hint tuple before and after; a saturation change is one
+`HintsCommand` holding the hint tuple before and after. Hints painted in one stroke share
+a "stroke" number (kept in the hints file as an extra key of each hint) and are moved,
+recoloured, resized and deleted together; a saturation change is one
 `SaturationCommand`. Continuous edits (a drag, a colour dragged across the gamut, a size
 spin, the saturation slider) carry a `merge_key`; consecutive commands with the same key
 fold into one undo step through `mergeWith`.
@@ -101,36 +103,78 @@ def _describe(hint: Hint) -> str:
     return f"{hint.hex} at ({hint.x:.2f}, {hint.y:.2f})"
 
 
+def stroke_of(hint: Hint) -> int | None:
+    """The number of the stroke a hint was painted in, or None for a hint of its own."""
+    value = dict(hint.extra).get("stroke")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def group(hints: tuple[Hint, ...], index: int) -> list[int]:
+    """The indices edited together with hint `index`: its stroke's, or itself alone."""
+    stroke = stroke_of(hints[index])
+    if stroke is None:
+        return [index]
+    return [i for i, h in enumerate(hints) if stroke_of(h) == stroke]
+
+
+def _what(hints: tuple[Hint, ...], members: list[int], index: int) -> str:
+    return f"stroke of {len(members)} hints" if len(members) > 1 else f"hint {index + 1}"
+
+
+def new_stroke_number(hints: tuple[Hint, ...]) -> int:
+    return max((s for h in hints if (s := stroke_of(h)) is not None), default=0) + 1
+
+
 def add_hint(doc: Document, hint: Hint) -> HintsCommand:
     hint = snapped(hint)
     return HintsCommand(doc, doc.hints, doc.hints + (hint,), f"Add hint {_describe(hint)}")
 
 
+def paint_hint(doc: Document, hint: Hint, stroke: int, gesture: Hashable) -> HintsCommand:
+    """Add a hint of stroke number `stroke`; one gesture's hints fold into one undo step."""
+    hint = snapped(Hint(hint.x, hint.y, hint.rgb, hint.size, (("stroke", stroke),)))
+    return HintsCommand(doc, doc.hints, doc.hints + (hint,), f"Paint a {hint.hex} stroke",
+                        merge_key=("paint", gesture))
+
+
 def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable) -> HintsCommand:
+    """Move hint `index` to (x, y), and the rest of its stroke by as much."""
     hints = list(doc.hints)
-    hints[index] = hints[index].moved(_snap(x), _snap(y))
-    return HintsCommand(doc, doc.hints, tuple(hints), f"Move hint {index + 1}", merge_key=("move", index, drag))
+    members = group(doc.hints, index)
+    dx, dy = _snap(x) - hints[index].x, _snap(y) - hints[index].y
+    for i in members:
+        h = hints[i]
+        hints[i] = h.moved(_snap(x), _snap(y)) if i == index else h.moved(_snap(h.x + dx), _snap(h.y + dy))
+    return HintsCommand(doc, doc.hints, tuple(hints), f"Move {_what(doc.hints, members, index)}",
+                        merge_key=("move", index, drag))
 
 
 def recolour_hint(doc: Document, index: int, rgb: tuple[int, int, int],
                   gesture: Hashable | None = None) -> HintsCommand:
     hints = list(doc.hints)
-    hints[index] = hints[index].recoloured(rgb)
+    members = group(doc.hints, index)
+    for i in members:
+        hints[i] = hints[i].recoloured(rgb)
     key = ("recolour", index, gesture) if gesture is not None else None
-    return HintsCommand(doc, doc.hints, tuple(hints), f"Recolour hint {index + 1} to {hints[index].hex}", key)
+    return HintsCommand(doc, doc.hints, tuple(hints),
+                        f"Recolour {_what(doc.hints, members, index)} to {hints[index].hex}", key)
 
 
 def resize_hint(doc: Document, index: int, size: float, gesture: Hashable | None = None) -> HintsCommand:
     hints = list(doc.hints)
-    hints[index] = hints[index].resized(max(1e-6, _snap(size)))
+    members = group(doc.hints, index)
+    for i in members:
+        hints[i] = hints[i].resized(max(1e-6, _snap(size)))
     key = ("resize", index, gesture) if gesture is not None else None
-    return HintsCommand(doc, doc.hints, tuple(hints), f"Resize hint {index + 1} to {size * 100:.1f} %", key)
+    return HintsCommand(doc, doc.hints, tuple(hints),
+                        f"Resize {_what(doc.hints, members, index)} to {size * 100:.1f} %", key)
 
 
 def remove_hint(doc: Document, index: int) -> HintsCommand:
-    hint = doc.hints[index]
-    after = doc.hints[:index] + doc.hints[index + 1:]
-    return HintsCommand(doc, doc.hints, after, f"Delete hint {_describe(hint)}")
+    members = group(doc.hints, index)
+    after = tuple(h for i, h in enumerate(doc.hints) if i not in members)
+    what = f"stroke of {len(members)} hints" if len(members) > 1 else f"hint {_describe(doc.hints[index])}"
+    return HintsCommand(doc, doc.hints, after, f"Delete {what}")
 
 
 def clear_hints(doc: Document) -> HintsCommand:

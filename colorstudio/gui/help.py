@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 MOUSE = (
     ("Click an empty spot of the photo", "add a hint: the model's colour there, or the current colour (Preferences)"),
-    ("Drag a hint", "move it; the result follows live"),
-    ("Right-click a hint", "delete it"),
+    ("Shift-drag on the photo", "paint a stroke: hints of one colour along the path, a hint size apart; "
+                                "its hints move, recolour, resize and delete together"),
+    ("Drag a hint", "move it (a stroke's: the whole stroke); the result follows live"),
+    ("Right-click a hint", "delete it (a stroke's: the whole stroke)"),
     ("Drag anywhere else", "pan (once zoomed in)"),
     ("Mouse wheel", "zoom at the pointer"),
     ("Drag the before/after line", "move the split (split view)"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
         self._drag = next(self._drag_ids)
         self._resize_gesture = next(self._drag_ids)
         self._saturation_gesture = next(self._drag_ids)
+        self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
+        self._stroke_at = (0.0, 0.0)  # the stroke's last hint
         self.hint_size = DEFAULT_HINT_SIZE
         self._result: np.ndarray | None = None
         self._top: Any = None  # workers.TopColours of the shown result
@@ -168,6 +171,9 @@ class MainWindow(QMainWindow):
             c.move_requested.connect(self._move_requested)
             c.drag_finished.connect(self._drag_finished)
             c.remove_requested.connect(self.remove_hint)
+            c.stroke_started.connect(self.start_stroke)
+            c.stroke_extended.connect(self.extend_stroke)
+            c.stroke_finished.connect(self.finish_stroke)
             c.resized.connect(self._detail_timer.start)
         self.view.changed.connect(self._detail_timer.start)
         self.view.changed.connect(self._show_zoom)
@@ -210,6 +216,42 @@ class MainWindow(QMainWindow):
         hint = Hint(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), rgb, self.hint_size)
         self._push(commands.add_hint(self.document, hint))
         self.select_hint(len(self.document.hints) - 1)
+
+    # A stroke: Shift-drag paints hints of one colour along the path, a hint size apart.
+    def start_stroke(self, x: float, y: float) -> None:
+        """Begin a stroke at (x, y) with the colour a click there would give."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        rgb = self.colour_panel.current
+        if self.settings.hint_colour != "current":
+            rgb = self.suggested_colour(x, y) or rgb
+        self._stroke = (next(self._drag_ids), commands.new_stroke_number(doc.hints), rgb)
+        self._stroke_at = (x, y)
+        self._paint(x, y)
+
+    def extend_stroke(self, x: float, y: float) -> None:
+        """Add hints from the last one towards (x, y), one hint size apart (none if the mouse
+        has not gone that far yet)."""
+        if self._stroke is None or not self.document.is_open:
+            return
+        w, h = self.document.size
+        lx, ly = self._stroke_at
+        step = max(self.hint_size * max(w, h), 1.0)  # pixels: patches side by side
+        dist = math.hypot((x - lx) * w, (y - ly) * h)
+        for k in range(1, int(dist // step) + 1):
+            t = k * step / dist
+            self._paint(lx + (x - lx) * t, ly + (y - ly) * t)
+
+    def finish_stroke(self) -> None:
+        if self._stroke is not None and self.document.hints:
+            self.select_hint(len(self.document.hints) - 1)
+        self._stroke = None
+
+    def _paint(self, x: float, y: float) -> None:
+        gesture, number, rgb = self._stroke
+        self._push(commands.paint_hint(self.document, Hint(x, y, rgb, self.hint_size), number, gesture))
+        self._stroke_at = (x, y)
 
     def suggested_colour(self, x: float, y: float) -> tuple[int, int, int] | None:
         """The model's most likely colour at (x, y), for the hints of the shown result.
@@ -310,6 +352,8 @@ class MainWindow(QMainWindow):
 
     def _saturation_gesture_ended(self) -> None:
         self._saturation_gesture = next(self._drag_ids)
+        self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
+        self._stroke_at = (0.0, 0.0)  # the stroke's last hint
 
     def _show_saturation(self, value: float) -> None:
         percent = round(value * 100)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..core.color import ab_to_rgb, lab_to_linear, lab_to_rgb, rgb_to_lab
 from ..core.hints import Hint
+from .commands import stroke_of
 
 AB_RANGE = 110.0
 RECENT_MAX = 12
@@ -377,6 +378,8 @@ class HintListPanel(QWidget):
             for i, h in enumerate(hints):
                 item = self.list.item(i)
                 text = f"{i + 1}.  {h.hex}  at {h.x * 100:.0f} %, {h.y * 100:.0f} %"
+                if (stroke := stroke_of(h)) is not None:
+                    text += f"  (stroke {stroke})"
                 if item.text() != text or item.data(Qt.ItemDataRole.UserRole) != h.size:
                     item.setText(text)
                     item.setIcon(swatch_icon(h.rgb))

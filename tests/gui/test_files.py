@@ -553,3 +553,42 @@ def test_copy_and_paste_hints_between_photos(make_window, fake_engine, photo, tm
         QGuiApplication.clipboard().setText(text)
         win.act_paste_hints.trigger()
         assert win.document.hints == () and why in win.statusBar().currentMessage()
+
+
+def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.commands import stroke_of
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)  # 128 x 96
+    win.size_spin.setValue(10)  # hints 12.8 px wide: the stroke puts one every 12.8 px
+    win.colour_panel.choose((30, 90, 200))
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.2, 0.5))
+    for x in (0.3, 0.45, 0.6, 0.8):
+        qtbot.mouseMove(win.canvas, canvas_point(win, x, 0.5))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.8, 0.5))
+    hints = win.document.hints
+    assert len(hints) == 7  # 76.8 px: the first hint and six more, side by side
+    assert [round(h.x, 2) for h in hints] == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert {stroke_of(h) for h in hints} == {1} and len({h.rgb for h in hints}) == 1
+    assert win.undo_stack.count() == 1 and win.selected == 6
+    # Edited as one: recolour, move, and a second stroke gets its own number.
+    win.colour_panel.choose((200, 40, 40))
+    assert {h.rgb for h in win.document.hints} == {(200, 40, 40)}
+    win._move_requested(0, 0.25, 0.6)
+    assert [round(h.y, 2) for h in win.document.hints] == [0.6] * 7
+    assert round(win.document.hints[6].x, 2) == 0.85
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
+    assert len(win.document.hints) == 8 and stroke_of(win.document.hints[7]) == 2
+    # Saved and reopened, the strokes are still strokes; a right-click deletes one whole.
+    assert win.save_hints()
+    assert [item.get("stroke") for item in json.loads(sidecar_path(photo).read_text("utf-8"))["hints"]] \
+        == [1] * 7 + [2]
+    win.close()
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    qtbot.mouseClick(again.canvas, Qt.MouseButton.RightButton, pos=canvas_point(again, 0.45, 0.6))
+    assert len(again.document.hints) == 1 and stroke_of(again.document.hints[0]) == 2
+    again.act_undo.trigger()
+    assert len(again.document.hints) == 8
