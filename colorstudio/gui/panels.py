@@ -357,7 +357,7 @@ class HintListPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Delete the selected hint (Delete)")
         self.delete_button.clicked.connect(lambda: self.list.currentRow() >= 0 and
-                                           self.remove_requested.emit(self.list.currentRow()))
+                                           self.remove_requested.emit(self._first_of_row(self.list.currentRow())))
         self.clear_button = QPushButton("Clear all")
         self.clear_button.setToolTip("Delete every hint of this photo (undoable)")
         self.clear_button.clicked.connect(self.clear_requested)
@@ -365,33 +365,58 @@ class HintListPanel(QWidget):
         row.addWidget(self.clear_button)
         lay.addLayout(row)
         self._updating = False
+        self._rows: list[list[int]] = []  # the hint indices each row stands for
         self.delete_button.setEnabled(False)  # nothing to delete until there are hints
         self.clear_button.setEnabled(False)
 
     def set_hints(self, hints: tuple[Hint, ...], selected: int) -> None:
+        """One row per hint, and one per stroke (its hints are edited together)."""
+        rows: list[list[int]] = []  # the hint indices of each row
+        stroke_rows: dict[int, list[int]] = {}
+        for i, h in enumerate(hints):
+            stroke = stroke_of(h)
+            if stroke is None:
+                rows.append([i])
+            elif stroke in stroke_rows:
+                stroke_rows[stroke].append(i)
+            else:
+                stroke_rows[stroke] = [i]
+                rows.append(stroke_rows[stroke])
+        self._rows = rows
         self._updating = True
         try:
-            while self.list.count() > len(hints):
+            while self.list.count() > len(rows):
                 self.list.takeItem(self.list.count() - 1)
-            while self.list.count() < len(hints):
+            while self.list.count() < len(rows):
                 self.list.addItem(QListWidgetItem())
-            for i, h in enumerate(hints):
-                item = self.list.item(i)
-                text = f"{i + 1}.  {h.hex}  at {h.x * 100:.0f} %, {h.y * 100:.0f} %"
-                if (stroke := stroke_of(h)) is not None:
-                    text += f"  (stroke {stroke})"
+            current = -1
+            for r, members in enumerate(rows):
+                h = hints[members[0]]
+                if selected in members:
+                    current = r
+                if len(members) > 1 or stroke_of(h) is not None:
+                    text = f"{r + 1}.  {h.hex}  stroke of {len(members)} hints"
+                    tip = (f"A stroke of {len(members)} hints, colour {h.hex}, painted with Shift-drag; "
+                           "they move, recolour, resize and delete together")
+                else:
+                    text = f"{r + 1}.  {h.hex}  at {h.x * 100:.0f} %, {h.y * 100:.0f} %"
+                    tip = (f"Hint {r + 1}: colour {h.hex}, at x {h.x:.3f}, y {h.y:.3f} of the photo, "
+                           f"size {h.size * 100:.1f} % of its long side")
+                item = self.list.item(r)
                 if item.text() != text or item.data(Qt.ItemDataRole.UserRole) != h.size:
                     item.setText(text)
                     item.setIcon(swatch_icon(h.rgb))
                     item.setData(Qt.ItemDataRole.UserRole, h.size)
-                    item.setToolTip(f"Hint {i + 1}: colour {h.hex}, at x {h.x:.3f}, y {h.y:.3f} of the photo, "
-                                    f"size {h.size * 100:.1f} % of its long side")
-            self.list.setCurrentRow(selected if 0 <= selected < len(hints) else -1)
-            self.delete_button.setEnabled(0 <= selected < len(hints))
+                    item.setToolTip(tip)
+            self.list.setCurrentRow(current)
+            self.delete_button.setEnabled(current >= 0)
             self.clear_button.setEnabled(bool(hints))
         finally:
             self._updating = False
 
+    def _first_of_row(self, row: int) -> int:
+        return self._rows[row][0] if 0 <= row < len(self._rows) else -1
+
     def _row_changed(self, row: int) -> None:
         if not self._updating:
-            self.select_requested.emit(row)
+            self.select_requested.emit(self._first_of_row(row))

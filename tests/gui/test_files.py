@@ -572,6 +572,8 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     assert [round(h.x, 2) for h in hints] == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     assert {stroke_of(h) for h in hints} == {1} and len({h.rgb for h in hints}) == 1
     assert win.undo_stack.count() == 1 and win.selected == 6
+    rows = win.hint_panel.list
+    assert rows.count() == 1 and "stroke of 7 hints" in rows.item(0).text() and rows.currentRow() == 0
     # Edited as one: recolour, move, and a second stroke gets its own number.
     win.colour_panel.choose((200, 40, 40))
     assert {h.rgb for h in win.document.hints} == {(200, 40, 40)}
@@ -581,6 +583,9 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
     qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
     assert len(win.document.hints) == 8 and stroke_of(win.document.hints[7]) == 2
+    assert rows.count() == 2 and rows.currentRow() == 1
+    rows.setCurrentRow(0)  # choosing the first stroke in the list selects its first hint
+    assert win.selected == 0
     # Saved and reopened, the strokes are still strokes; a right-click deletes one whole.
     assert win.save_hints()
     assert [item.get("stroke") for item in json.loads(sidecar_path(photo).read_text("utf-8"))["hints"]] \
