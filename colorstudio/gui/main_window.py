@@ -698,12 +698,7 @@ class MainWindow(QMainWindow):
             except ColorStudioError as exc:
                 QMessageBox.critical(self, "Cannot load hints", str(exc))
                 return
-            text = f"Load {_hints_text(len(loaded.hints))} from {Path(path).name}"
-            self.undo_stack.beginMacro(text)  # hints and saturation: one undo step
-            self._push(commands.replace_hints(doc, loaded.hints, text))
-            if loaded.saturation is not None and loaded.saturation != doc.saturation:
-                self._push(commands.SaturationCommand(doc, loaded.saturation))
-            self.undo_stack.endMacro()
+            self.session.replace(loaded, f"Load {_hints_text(len(loaded.hints))} from {Path(path).name}")
 
     def copy_hints(self) -> None:
         """Put the photo's hints and saturation on the clipboard, as a hints file's JSON (so
@@ -736,13 +731,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
 
     def _paste(self, pasted: PhotoHints) -> None:
-        doc = self.document
-        text = f"Paste {_hints_text(len(pasted.hints))}"
-        self.undo_stack.beginMacro(text)  # hints and saturation: one undo step
-        self._push(commands.replace_hints(doc, pasted.hints, text))
-        if pasted.saturation is not None and pasted.saturation != doc.saturation:
-            self._push(commands.SaturationCommand(doc, pasted.saturation))
-        self.undo_stack.endMacro()
+        self.session.replace(pasted, f"Paste {_hints_text(len(pasted.hints))}")
         self.select_hint(-1)
 
     def paste_hints_to_selected(self) -> None:

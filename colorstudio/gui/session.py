@@ -103,14 +103,19 @@ class PhotoSession(QObject):
         self.undo_group.setActiveStack(state.stack)
         self.document.load(path, image, state.hints, state.saved, state.saturation, state.saved_saturation)
         if restore is not None:
-            doc = self.document
-            self.stack.beginMacro("Restore autosaved hints")
-            if restore.hints != doc.hints:
-                self.push(commands.replace_hints(doc, restore.hints, "Restore autosaved hints"))
-            if restore.saturation is not None and restore.saturation != doc.saturation:
-                self.push(commands.SaturationCommand(doc, restore.saturation))
-            self.stack.endMacro()
+            self.replace(restore, "Restore autosaved hints")
         return report
+
+    def replace(self, new: PhotoHints, text: str) -> None:
+        """Give the open photo `new`'s hints, and its saturation if it sets one: one undo step."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        self.stack.beginMacro(text)
+        self.push(commands.replace_hints(doc, new.hints, text))
+        if new.saturation is not None and new.saturation != doc.saturation:
+            self.push(commands.SaturationCommand(doc, new.saturation))
+        self.stack.endMacro()
 
     @staticmethod
     def _describe(restore: PhotoHints, saved: PhotoHints) -> str:
