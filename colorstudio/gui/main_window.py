@@ -25,6 +25,7 @@ from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.hints import (
     DEFAULT_HINT_SIZE,
+    MAX_HINTS,
     Hint,
     PhotoHints,
     hints_from_json,
@@ -213,6 +214,8 @@ class MainWindow(QMainWindow):
         rgb = self.colour_panel.current
         if self.settings.hint_colour != "current":
             rgb = self.suggested_colour(x, y) or rgb
+        if self._hints_full():
+            return
         hint = Hint(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), rgb, self.hint_size)
         self._push(commands.add_hint(self.document, hint))
         self.select_hint(len(self.document.hints) - 1)
@@ -248,7 +251,18 @@ class MainWindow(QMainWindow):
             self.select_hint(len(self.document.hints) - 1)
         self._stroke = None
 
+    def _hints_full(self) -> bool:
+        """A hints file holds at most MAX_HINTS: say so instead of adding one more."""
+        if len(self.document.hints) < MAX_HINTS:
+            return False
+        self.statusBar().showMessage(f"This photo has {MAX_HINTS} hints, as many as a hints file holds: "
+                                     "delete some (or paint with bigger hints) to add more", 10000)
+        return True
+
     def _paint(self, x: float, y: float) -> None:
+        if self._hints_full():
+            self._stroke = None
+            return
         gesture, number, rgb = self._stroke
         self._push(commands.paint_hint(self.document, Hint(x, y, rgb, self.hint_size), number, gesture))
         self._stroke_at = (x, y)

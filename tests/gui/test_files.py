@@ -597,3 +597,19 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     assert len(again.document.hints) == 1 and stroke_of(again.document.hints[0]) == 2
     again.act_undo.trigger()
     assert len(again.document.hints) == 8
+
+
+def test_no_hint_is_added_past_what_a_hints_file_holds(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
+                                                        monkeypatch) -> None:
+    from colorstudio.gui import main_window as mw
+
+    monkeypatch.setattr(mw, "MAX_HINTS", 5)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.size_spin.setValue(5)
+    win.start_stroke(0.1, 0.5)
+    win.extend_stroke(0.9, 0.5)  # 16 hints' worth of path
+    win.finish_stroke()
+    assert len(win.document.hints) == 5 and "as many as a hints file holds" in win.statusBar().currentMessage()
+    win.add_hint_at(0.5, 0.2)
+    assert len(win.document.hints) == 5
