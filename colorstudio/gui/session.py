@@ -44,6 +44,11 @@ class OpenReport:
     restored: int = -1  # number of autosaved hints restored, -1 if no autosave was restored
 
 
+def _saturation(hints: PhotoHints) -> float:
+    """The saturation a photo shows with these hints: theirs, or 100 % if they set none."""
+    return 1.0 if hints.saturation is None else hints.saturation
+
+
 class PhotoSession(QObject):
     autosave_failed = Signal(str)
 
@@ -85,12 +90,11 @@ class PhotoSession(QObject):
                     saved = load_photo_hints(side)
                 except ColorStudioError as exc:
                     report.sidecar_error = str(exc)
-            saved_saturation = 1.0 if saved.saturation is None else saved.saturation
+            saved_saturation = _saturation(saved)
             auto = read_autosave(path)
             if auto is not None:
                 restore = auto[0]
-                restore_saturation = 1.0 if restore.saturation is None else restore.saturation
-                if restore.hints == saved.hints and restore_saturation == saved_saturation:
+                if restore.hints == saved.hints and _saturation(restore) == saved_saturation:
                     restore = None
                 else:
                     report.notes.append(f"restored {self._describe(restore, saved)} autosaved at "
@@ -124,7 +128,7 @@ class PhotoSession(QObject):
         parts = []
         if restore.hints != saved.hints:
             parts.append("1 unsaved hint" if n == 1 else f"{n} unsaved hints")
-        if restore.saturation is not None and restore.saturation != (saved.saturation or 1.0):
+        if _saturation(restore) != _saturation(saved):
             parts.append(f"{'the ' if not parts else ''}unsaved saturation {restore.saturation * 100:.0f} %")
         return " and ".join(parts)
 

@@ -613,3 +613,18 @@ def test_no_hint_is_added_past_what_a_hints_file_holds(make_window, fake_engine,
     assert len(win.document.hints) == 5 and "as many as a hints file holds" in win.statusBar().currentMessage()
     win.add_hint_at(0.5, 0.2)
     assert len(win.document.hints) == 5
+
+
+def test_a_saturation_of_zero_is_a_saturation_like_any_other(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.saturation_slider.setValue(0)  # a gray result, on purpose
+    assert win.save_hints()
+    win.saturation_slider.setValue(100)
+    qtbot.waitUntil(lambda: autosave_path(photo).exists(), timeout=5000)
+    win.controller.shutdown()
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.saturation == 1.0 and "the unsaved saturation 100 %" in again.statusBar().currentMessage()
+    again.act_undo.trigger()
+    assert again.saturation == 0.0 and not again.document.dirty
