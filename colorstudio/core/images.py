@@ -626,8 +626,8 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
 
     TIFF tags carry the description, software, ICC profile, resolution, camera, artist and
     copyright, the photo's date (EXIF DateTimeOriginal, else DateTime) in DateTime, the XMP
-    packet and the IPTC records; tifffile cannot write an EXIF sub-IFD, so the rest of the EXIF (exposure, GPS...) is not
-    carried.
+    packet and the IPTC records; tifffile cannot write an EXIF sub-IFD, so the rest of the
+    EXIF (exposure, GPS...) is not carried.
     """
     try:
         import tifffile  # scikit-image's dependency; imported here, it costs nothing when unused
@@ -673,8 +673,9 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
     `description` is stored in the EXIF ImageDescription (and a PNG text chunk), after the
     source EXIF's own ImageDescription (a caption) if it has one. EXIF, an RGB ICC profile,
     the resolution `dpi` (dots per inch, as LoadedImage.dpi) and the XMP packet (JPEG, PNG,
-    WebP, TIFF) are carried where the format allows, the IPTC records in JPEG and TIFF; TIFF keeps only some EXIF tags (see _tiff_with_metadata). Without
-    tifffile, a 16-bit TIFF gets none and an 8-bit one the main EXIF directory only.
+    WebP, TIFF) are carried where the format allows, the IPTC records in JPEG and TIFF. TIFF
+    keeps only some EXIF tags (see _tiff_with_metadata); without tifffile, a 16-bit TIFF
+    gets none and an 8-bit one the main EXIF directory only.
     """
     p = Path(path)
     fmt = output_format(p)

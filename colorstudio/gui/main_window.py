@@ -788,10 +788,12 @@ class MainWindow(QMainWindow):
             done += 1
         skipped = len(targets) - done - len(failed)
         self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))} to {done} of {len(targets)} photos"
-                                     + (f"; {skipped} kept their own" if skipped else ""), 10000)
+                                     + (f"; {skipped} kept their own" if skipped else "")
+                                     + (f"; {len(failed)} failed" if failed else ""), 10000)
         if failed:
-            QMessageBox.critical(self, "Paste hints", "These photos' hints could not be written:\n"
-                                 + "\n".join(failed[:20]) + (f"\n… and {len(failed) - 20} more" if len(failed) > 20 else ""))
+            more = f"\n… and {len(failed) - 20} more" if len(failed) > 20 else ""
+            QMessageBox.critical(self, "Paste hints",
+                                 "These photos' hints could not be written:\n" + "\n".join(failed[:20]) + more)
 
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""

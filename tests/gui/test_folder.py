@@ -483,3 +483,39 @@ def test_paste_hints_to_the_photos_selected_in_the_strip(make_window, fake_engin
         win.open_image(root / "a.png")
     assert win.document.hints == own and win.saturation == 1.2 and not win.document.dirty
     assert win.undo_stack.count() == 0
+
+
+def test_paste_to_selected_reports_the_photos_it_could_not_write(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                                 messages, monkeypatch) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtGui import QGuiApplication
+
+    from colorstudio.core.hints import hints_to_json
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    for name in "abc":
+        write_gray(root / f"{name}.png", 80, 60)
+    from colorstudio.gui import session
+
+    real = session.save_hints_for
+
+    def save_hints_for(path, hints, saturation=None):  # noqa: ANN001, ANN202 - a full disk, for c.png
+        if Path(path).name == "c.png":
+            raise OSError(28, "No space left on device")
+        return real(path, hints, saturation=saturation)
+
+    monkeypatch.setattr(session, "save_hints_for", save_hints_for)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        win.open_folder(root)
+    import json
+
+    QGuiApplication.clipboard().setText(json.dumps(hints_to_json([Hint(0.5, 0.5, (10, 200, 10))])))
+    for row in (1, 2):
+        win.strip.selectionModel().select(win.folder_model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    win.act_paste_selected.trigger()
+    assert load_hints(sidecar_path(root / "b.png")) == (Hint(0.5, 0.5, (10, 200, 10)),)
+    kind, title, text = messages[-1]
+    assert (kind, title) == ("critical", "Paste hints") and "c.png: No space left on device" in text
+    assert "to 2 of 3 photos; 1 failed" in win.statusBar().currentMessage()  # a.png, the open one, too
