@@ -82,8 +82,8 @@ class BatchDialog(QDialog):
         self.max_pixels = max_pixels  # the preferences' size limit, as for opening a photo
         s = QSettings()
         form = QFormLayout(self)
-        self.all = QRadioButton(f"All {n_all} photos of the folder")
-        self.selected = QRadioButton(f"The {n_selected} selected photos")
+        self.all = QRadioButton(f"All {n_all} photos of the folder" if n_all != 1 else "The folder's one photo")
+        self.selected = QRadioButton(f"The {n_selected} selected photos" if n_selected != 1 else "The selected photo")
         self.selected.setEnabled(n_selected > 0)
         (self.selected if n_selected > 1 else self.all).setChecked(True)
         form.addRow("Colorize:", self.all)

@@ -310,6 +310,9 @@ def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: AN
     options = dlg.options()
     assert options.input_root == folder and options.max_pixels == 5_000_000
     assert not dlg.selected.isEnabled()
+    one = BatchDialog(folder, 3, 1, max_pixels=5_000_000)
+    qtbot.addWidget(one)
+    assert (dlg.selected.text(), one.selected.text()) == ("The 0 selected photos", "The selected photo")
 
 
 def test_folder_of_jpeg2000_and_heic(make_window, fake_engine, tmp_path, qtbot, messages) -> None:  # noqa: ANN001
