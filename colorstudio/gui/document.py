@@ -102,8 +102,7 @@ class Document(QObject):
         self._saved = tuple(saved)
         self._saturation = float(saturation)
         self._saved_saturation = float(saved_saturation)
-        self.image_changed.emit()
-        self.saturation_changed.emit(self._saturation)
+        self.image_changed.emit()  # listeners read the new saturation here: no saturation_changed
         self.hints_changed.emit(self._hints)
         if self.dirty != was_dirty:
             self.dirty_changed.emit(self.dirty)

@@ -370,12 +370,16 @@ class MainWindow(QMainWindow):
         self._stroke_at = (0.0, 0.0)  # the stroke's last hint
 
     def _show_saturation(self, value: float) -> None:
+        """An edit (or undo) changed the saturation: show it and render."""
+        self._saturation_controls(value)
+        self._request_preview()
+
+    def _saturation_controls(self, value: float) -> None:
         percent = round(value * 100)
         if self.saturation_slider.value() != percent:
             with QSignalBlocker(self.saturation_slider):
                 self.saturation_slider.setValue(percent)
         self.saturation_label.setText(f" Saturation {percent} % ")
-        self._request_preview()
 
     def _new_hint_mode_changed(self, mode: str) -> None:
         self._apply_settings(self.settings.updated(hint_colour=mode), reload_engine=False)
@@ -418,6 +422,7 @@ class MainWindow(QMainWindow):
         self.result_canvas.set_photo(array_to_qimage(doc.preview), doc.size)
         self.result_canvas.set_placeholder("Colorizing…")
         self.view.set_fit()
+        self._saturation_controls(doc.saturation)  # the hints_changed that follows renders it
 
     def _request_preview(self) -> None:
         doc = self.document

@@ -628,3 +628,12 @@ def test_a_saturation_of_zero_is_a_saturation_like_any_other(make_window, fake_e
     assert again.saturation == 1.0 and "the unsaved saturation 100 %" in again.statusBar().currentMessage()
     again.act_undo.trigger()
     assert again.saturation == 0.0 and not again.document.dirty
+
+
+def test_opening_a_photo_colorizes_it_once(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (200, 30, 30))], saturation=0.5)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    qtbot.wait(300)  # anything else asked for would have run by now
+    assert [c[0] for c in fake_engine.calls].count("colorize") == 1
+    assert win.saturation_slider.value() == 50
