@@ -10,7 +10,18 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.hints import Hint
@@ -80,6 +91,7 @@ class Canvas(QWidget):
     stroke_started = Signal(float, float)  # Shift-drag on the photo: paint a stroke of hints
     stroke_extended = Signal(float, float)
     stroke_finished = Signal()
+    nudge_requested = Signal(int, int)  # arrow keys: move the selected hint by (dx, dy) screen pixels
     split_changed = Signal(float)
     resized = Signal()
 
@@ -456,6 +468,16 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.CrossCursor)
         else:
             self.unsetCursor()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        step = steps.get(Qt.Key(event.key()))
+        if step is None or not self._input or self._selected < 0:
+            super().keyPressEvent(event)
+            return
+        far = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+        self.nudge_requested.emit(step[0] * far, step[1] * far)
+        event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         steps = event.angleDelta().y() / 120.0

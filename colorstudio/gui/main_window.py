@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
             c.stroke_started.connect(self.start_stroke)
             c.stroke_extended.connect(self.extend_stroke)
             c.stroke_finished.connect(self.finish_stroke)
+            c.nudge_requested.connect(self.nudge_selected)
             c.resized.connect(self._detail_timer.start)
         self.view.changed.connect(self._detail_timer.start)
         self.view.changed.connect(self._show_zoom)
@@ -322,6 +323,19 @@ class MainWindow(QMainWindow):
     def _move_requested(self, index: int, x: float, y: float) -> None:
         if 0 <= index < len(self.document.hints):
             self._push(commands.move_hint(self.document, index, x, y, self._drag))
+
+    def nudge_selected(self, dx: int, dy: int) -> None:
+        """Move the selected hint (or stroke) by (dx, dy) screen pixels: the arrow keys, Shift
+        for ten. A run of nudges is one undo step."""
+        i, doc = self._selected, self.document
+        if not 0 <= i < len(doc.hints):
+            return
+        scale = self.canvas.transform()[0]  # screen pixels per photo pixel
+        w, h = doc.size
+        hint = doc.hints[i]
+        x = min(1.0, max(0.0, hint.x + dx / (scale * w)))
+        y = min(1.0, max(0.0, hint.y + dy / (scale * h)))
+        self._push(commands.move_hint(doc, i, x, y, "nudge"))
 
     def _drag_finished(self, index: int) -> None:
         self._drag = next(self._drag_ids)

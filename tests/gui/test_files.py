@@ -637,3 +637,23 @@ def test_opening_a_photo_colorizes_it_once(make_window, fake_engine, photo, qtbo
     qtbot.wait(300)  # anything else asked for would have run by now
     assert [c[0] for c in fake_engine.calls].count("colorize") == 1
     assert win.saturation_slider.value() == 50
+
+
+def test_arrow_keys_nudge_the_selected_hint_in_one_undo_step(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)  # 128 x 96
+    win.add_hint_at(0.5, 0.5)
+    win.canvas.setFocus()
+    scale = win.canvas.transform()[0]
+    for _ in range(3):
+        qtbot.keyClick(win.canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    hint = win.document.hints[0]
+    assert hint.x == pytest.approx(0.5 + 3 / (scale * 128), abs=1e-5)
+    assert hint.y == pytest.approx(0.5 - 10 / (scale * 96), abs=1e-5)
+    assert win.undo_stack.count() == 2  # the add, and the nudges
+    win.act_undo.trigger()
+    assert (win.document.hints[0].x, win.document.hints[0].y) == (0.5, 0.5)
+    win.select_hint(-1)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Left)  # nothing selected: nothing moves
+    assert win.undo_stack.count() == 2 and win.document.hints[0].x == 0.5
