@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         d.hints_changed.connect(self._hints_changed)
         d.saturation_changed.connect(self._show_saturation)
         d.image_changed.connect(self._image_changed)
-        d.dirty_changed.connect(lambda dirty: self.setWindowModified(dirty))
+        d.dirty_changed.connect(self._dirty_changed)
         self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         for c in (self.canvas, self.result_canvas):
             c.add_requested.connect(self.add_hint_at)
@@ -733,6 +733,13 @@ class MainWindow(QMainWindow):
                 return
             self.session.replace(loaded, f"Load {_hints_text(len(loaded.hints))} from {Path(path).name}")
 
+    def revert_to_saved(self) -> None:
+        """Back to the hints and saturation last saved (or loaded) for the photo: one undo step."""
+        doc = self.document
+        if doc.is_open and doc.dirty:
+            self.session.replace(PhotoHints(doc.saved_hints, doc.saved_saturation), "Revert to saved")
+            self.select_hint(-1)
+
     def copy_hints(self) -> None:
         """Put the photo's hints and saturation on the clipboard, as a hints file's JSON (so
         they paste onto another photo, in this window or another, or into a text editor)."""
@@ -969,6 +976,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] – ColorStudio" if name else "ColorStudio[*]")
         self.setWindowModified(doc.dirty)
 
+    def _dirty_changed(self, dirty: bool) -> None:
+        self.setWindowModified(dirty)
+        self._update_actions()  # Revert to Saved
+
     def _update_actions(self) -> None:
         is_open = self.document.is_open
         has = bool(self.document.hints)
@@ -976,6 +987,7 @@ class MainWindow(QMainWindow):
                     self.act_paste_hints):
             act.setEnabled(is_open)
         self.saturation_slider.setEnabled(is_open)
+        self.act_revert.setEnabled(is_open and self.document.dirty)
         self.act_clear.setEnabled(has)
         self.act_delete.setEnabled(self._selected >= 0)
         n = len(self.folder_model.paths)

@@ -147,6 +147,8 @@ def build_actions(win: MainWindow) -> None:
     win.act_save = a("&Save Hints", win.save_hints, QKeySequence.StandardKey.Save,
                       "Save the hints next to the photo (photo.jpg.colorstudio.json)", sp.SP_DialogSaveButton)
     win.act_save_as = a("Save Hints &As…", win.save_hints_as, "Ctrl+Shift+S", "Save the hints to another file")
+    win.act_revert = a("&Revert to Saved", win.revert_to_saved, (),
+                        "Go back to the hints and saturation last saved for this photo (undoable)")
     win.act_load_hints = a("&Load Hints…", win.load_hints_dialog, "Ctrl+Shift+L",
                             "Replace the hints with those of a hints file (undoable)")
     win.act_export = a("&Export Colorized…", win.export_dialog, "Ctrl+E",
@@ -216,7 +218,7 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     win.recent_menu.setToolTipsVisible(True)
     win.recent_menu.aboutToShow.connect(win._fill_recent_menu)
     m.addSeparator()
-    m.addActions([win.act_save, win.act_save_as, win.act_load_hints])
+    m.addActions([win.act_save, win.act_save_as, win.act_load_hints, win.act_revert])
     m.addSeparator()
     m.addActions([win.act_export, win.act_batch])
     m.addSeparator()

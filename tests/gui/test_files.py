@@ -657,3 +657,20 @@ def test_arrow_keys_nudge_the_selected_hint_in_one_undo_step(make_window, fake_e
     win.select_hint(-1)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Left)  # nothing selected: nothing moves
     assert win.undo_stack.count() == 2 and win.document.hints[0].x == 0.5
+
+
+def test_revert_to_saved_is_one_undoable_step(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    saved = (Hint(0.5, 0.5, (200, 30, 30)),)
+    save_hints(sidecar_path(photo), saved, saturation=0.8)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    assert not win.act_revert.isEnabled()  # nothing to revert
+    win.add_hint_at(0.2, 0.2)
+    win.saturation_slider.setValue(120)
+    edited = win.document.hints
+    assert win.act_revert.isEnabled()
+    win.act_revert.trigger()
+    assert win.document.hints == saved and win.saturation == 0.8 and not win.document.dirty
+    assert not win.act_revert.isEnabled()
+    win.act_undo.trigger()
+    assert win.document.hints == edited and win.saturation == 1.2
