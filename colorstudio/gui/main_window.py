@@ -108,6 +108,11 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._close_after_export = False
         self._detail_shown: Any = None  # context of the detail render the canvases show
+        # Edits that change hints and saturation at once (a paste, a revert) ask for one preview.
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(0)
+        self._preview_timer.timeout.connect(self._send_preview)
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(DETAIL_DELAY_MS)
@@ -439,6 +444,11 @@ class MainWindow(QMainWindow):
         self._saturation_controls(doc.saturation)  # the hints_changed that follows renders it
 
     def _request_preview(self) -> None:
+        """Ask for a preview once control returns to the event loop: the changes made by one
+        action (one undo step may change hints and saturation) are colorized together."""
+        self._preview_timer.start()
+
+    def _send_preview(self) -> None:
         doc = self.document
         if doc.is_open and not self._closing:
             self.controller.request_preview(doc.preview, doc.hints, self.saturation,

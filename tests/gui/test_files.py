@@ -674,3 +674,18 @@ def test_revert_to_saved_is_one_undoable_step(make_window, fake_engine, photo, q
     assert not win.act_revert.isEnabled()
     win.act_undo.trigger()
     assert win.document.hints == edited and win.saturation == 1.2
+
+
+def test_an_edit_of_hints_and_saturation_at_once_is_colorized_once(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (200, 30, 30))], saturation=0.8)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.add_hint_at(0.2, 0.2)
+    win.saturation_slider.setValue(120)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=10000)
+    qtbot.wait(100)
+    before = [c[0] for c in fake_engine.calls].count("colorize")
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.act_revert.trigger()  # hints and saturation in one step
+    qtbot.wait(300)
+    assert [c[0] for c in fake_engine.calls].count("colorize") == before + 1

@@ -27,10 +27,12 @@ def test_three_quick_requests_middle_coalesced_latest_shown(make_window, photo, 
     gate.clear()  # the next forward pass blocks until the test releases it
     engine.started.clear()
     win.canvas.add_requested.emit(0.2, 0.2)  # request 1: starts running, blocks
-    assert engine.started.wait(5)
+    qtbot.waitUntil(engine.started.is_set, timeout=5000)
     first = win.document.hints
     win.canvas.add_requested.emit(0.5, 0.5)  # request 2: waits
+    qtbot.waitUntil(lambda: win.controller.pending_previews == 2, timeout=5000)
     win.canvas.add_requested.emit(0.8, 0.8)  # request 3: replaces request 2
+    qtbot.wait(50)
     final = win.document.hints
     assert len(final) == 3
     assert win.controller.pending_previews == 2  # one running + one waiting, never more
