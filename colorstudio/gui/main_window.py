@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
         self._resize_gesture = next(self._drag_ids)
         self._saturation_gesture = next(self._drag_ids)
         self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
-        self._stroke_at = (0.0, 0.0)  # the stroke's last hint
+        self._stroke_at = (0.0, 0.0)  # the stroke's last hint (its start, before it has one)
+        self._stroke_started = False  # its first hint is placed
         self.hint_size = DEFAULT_HINT_SIZE
         self._result: np.ndarray | None = None
         self._top: Any = None  # workers.TopColours of the shown result
@@ -228,7 +229,8 @@ class MainWindow(QMainWindow):
 
     # A stroke: Shift-drag paints hints of one colour along the path, a hint size apart.
     def start_stroke(self, x: float, y: float) -> None:
-        """Begin a stroke at (x, y) with the colour a click there would give."""
+        """Begin a stroke at (x, y) with the colour a click there would give. Its first hint
+        is placed once the mouse has gone a hint size; released before, it is a plain click."""
         doc = self.document
         if not doc.is_open:
             return
@@ -237,7 +239,7 @@ class MainWindow(QMainWindow):
             rgb = self.suggested_colour(x, y) or rgb
         self._stroke = (next(self._drag_ids), commands.new_stroke_number(doc.hints), rgb)
         self._stroke_at = (x, y)
-        self._paint(x, y)
+        self._stroke_started = False
 
     def extend_stroke(self, x: float, y: float) -> None:
         """Add hints from the last one towards (x, y), one hint size apart (none if the mouse
@@ -248,12 +250,17 @@ class MainWindow(QMainWindow):
         lx, ly = self._stroke_at
         step = max(self.hint_size * max(w, h), 1.0)  # pixels: patches side by side
         dist = math.hypot((x - lx) * w, (y - ly) * h)
+        if dist >= step and not self._stroke_started:
+            self._stroke_started = True
+            self._paint(lx, ly)
         for k in range(1, int(dist // step) + 1):
             t = k * step / dist
             self._paint(lx + (x - lx) * t, ly + (y - ly) * t)
 
     def finish_stroke(self) -> None:
-        if self._stroke is not None and self.document.hints:
+        if self._stroke is not None and not self._stroke_started:
+            self.add_hint_at(*self._stroke_at)  # it never went anywhere: a click
+        elif self._stroke is not None and self.document.hints:
             self.select_hint(len(self.document.hints) - 1)
         self._stroke = None
 
@@ -266,6 +273,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _paint(self, x: float, y: float) -> None:
+        if self._stroke is None:
+            return
         if self._hints_full():
             self._stroke = None
             return
@@ -386,7 +395,8 @@ class MainWindow(QMainWindow):
     def _saturation_gesture_ended(self) -> None:
         self._saturation_gesture = next(self._drag_ids)
         self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
-        self._stroke_at = (0.0, 0.0)  # the stroke's last hint
+        self._stroke_at = (0.0, 0.0)  # the stroke's last hint (its start, before it has one)
+        self._stroke_started = False  # its first hint is placed
 
     def _show_saturation(self, value: float) -> None:
         """An edit (or undo) changed the saturation: show it and render."""

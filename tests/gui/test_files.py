@@ -580,23 +580,28 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     win._move_requested(0, 0.25, 0.6)
     assert [round(h.y, 2) for h in win.document.hints] == [0.6] * 7
     assert round(win.document.hints[6].x, 2) == 0.85
-    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
-    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.2))
-    assert len(win.document.hints) == 8 and stroke_of(win.document.hints[7]) == 2
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.1))
+    qtbot.mouseMove(win.canvas, canvas_point(win, 0.5, 0.3))  # 19.2 px: its start and one more
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.5, 0.3))
+    assert len(win.document.hints) == 9 and {stroke_of(h) for h in win.document.hints[7:]} == {2}
     assert rows.count() == 2 and rows.currentRow() == 1
+    # A Shift-click that goes nowhere is a click: one plain hint.
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.1, 0.9))
+    assert len(win.document.hints) == 10 and stroke_of(win.document.hints[9]) is None
+    win.act_undo.trigger()
     rows.setCurrentRow(0)  # choosing the first stroke in the list selects its first hint
     assert win.selected == 0
     # Saved and reopened, the strokes are still strokes; a right-click deletes one whole.
     assert win.save_hints()
     assert [item.get("stroke") for item in json.loads(sidecar_path(photo).read_text("utf-8"))["hints"]] \
-        == [1] * 7 + [2]
+        == [1] * 7 + [2, 2]
     win.close()
     again = make_window(fake_engine)
     open_and_wait(again, photo, qtbot)
     qtbot.mouseClick(again.canvas, Qt.MouseButton.RightButton, pos=canvas_point(again, 0.45, 0.6))
-    assert len(again.document.hints) == 1 and stroke_of(again.document.hints[0]) == 2
+    assert len(again.document.hints) == 2 and {stroke_of(h) for h in again.document.hints} == {2}
     again.act_undo.trigger()
-    assert len(again.document.hints) == 8
+    assert len(again.document.hints) == 9
 
 
 def test_no_hint_is_added_past_what_a_hints_file_holds(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
