@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
 
         self.setAcceptDrops(True)
         self.setWindowTitle("ColorStudio[*]")
-        self.resize(1360, 860)
+        self.resize(self._first_size())
         self._restore_layout()
         self._update_actions()
         app = QApplication.instance()
@@ -1082,6 +1082,18 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 self.open_path(url.toLocalFile())
                 return
+
+    def _first_size(self) -> QSize:
+        """1360 x 860, or less on a smaller screen (a 1366 x 768 laptop): the whole window,
+        status bar included, must be on screen the first time."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        want = QSize(1360, 860)
+        if screen is None:
+            return want
+        room = screen.availableGeometry().size() * 0.95
+        least = self.minimumSizeHint()
+        return QSize(max(least.width(), min(want.width(), room.width())),
+                     max(least.height(), min(want.height(), room.height())))
 
     def _restore_layout(self) -> None:
         s = QSettings()

@@ -694,3 +694,13 @@ def test_an_edit_of_hints_and_saturation_at_once_is_colorized_once(make_window, 
         win.act_revert.trigger()  # hints and saturation in one step
     qtbot.wait(300)
     assert [c[0] for c in fake_engine.calls].count("colorize") == before + 1
+
+
+def test_the_first_window_fits_a_small_screen(fake_engine, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui import MainWindow
+
+    win = MainWindow(engine=fake_engine)  # no saved layout: the first start
+    qtbot.addWidget(win)
+    room = win.screen().availableGeometry()  # 800 x 800 on the test platform
+    assert win.width() <= room.width() and win.height() <= room.height()
+    assert win.width() >= win.minimumSizeHint().width() and win.height() >= win.minimumSizeHint().height()
