@@ -8,13 +8,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QScrollArea,
     QSlider,
     QSplitter,
     QStyle,
@@ -46,6 +48,27 @@ class ResettingSlider(QSlider):
             event.accept()
         else:
             super().mouseDoubleClickEvent(event)
+
+
+class FittingScrollArea(QScrollArea):
+    """A scroll area whose widget fills it, squeezed down to the widget's minimum height as a
+    layout would do, and scrolls only below that (a short screen)."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        inner = self.widget()
+        if inner is None:
+            return super().sizeHint()
+        return inner.sizeHint() + QSize(self.verticalScrollBar().sizeHint().width(), 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        inner = self.widget()
+        if inner is not None:
+            room = self.viewport().size()
+            inner.resize(room.width(), max(room.height(), inner.minimumSizeHint().height()))
 
 
 def build(win: MainWindow) -> None:
@@ -98,7 +121,17 @@ def build_panels(win: MainWindow) -> None:
     win.history.setEmptyLabel("Opened")
     win.history.setToolTip("Every hint edit of this photo; click a step to go back to it")
     right = Qt.DockWidgetArea.RightDockWidgetArea
-    win.colour_dock = _dock(win, "Colour", "colour_dock", win.colour_panel, right)
+    # In a scroll area: on a short screen (a 1366 x 768 laptop, a folder's strip open) the panel
+    # scrolls instead of making the window taller than the screen.
+    colour_scroll = FittingScrollArea()
+    colour_scroll.setWidget(win.colour_panel)
+    colour_scroll.setWidgetResizable(False)  # FittingScrollArea sizes it (no square gamut forcing a scroll)
+    colour_scroll.setFrameShape(QFrame.Shape.NoFrame)
+    colour_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    colour_scroll.setMinimumWidth(win.colour_panel.minimumSizeHint().width()
+                                  + colour_scroll.verticalScrollBar().sizeHint().width())
+    colour_scroll.setMinimumHeight(160)
+    win.colour_dock = _dock(win, "Colour", "colour_dock", colour_scroll, right)
     win.hints_dock = _dock(win, "Hints", "hints_dock", win.hint_panel, right)
     win.history_dock = _dock(win, "History", "history_dock", win.history, right)
     win.tabifyDockWidget(win.hints_dock, win.history_dock)

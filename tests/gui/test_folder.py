@@ -522,3 +522,12 @@ def test_paste_to_selected_reports_the_photos_it_could_not_write(make_window, fa
     kind, title, text = messages[-1]
     assert (kind, title) == ("critical", "Paste hints") and "c.png: No space left on device" in text
     assert "to 2 of 3 photos; 1 failed" in win.statusBar().currentMessage()  # a.png, the open one, too
+
+
+def test_with_a_folder_open_the_window_still_fits_a_laptop_screen(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    assert win.photos_dock.isVisible()
+    # 1366 x 768 less a task bar and the title bar: the colour panel scrolls rather than grow the window
+    assert win.minimumSizeHint().height() <= 680 and win.minimumSizeHint().width() <= 1300
