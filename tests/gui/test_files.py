@@ -564,11 +564,11 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     win.colour_panel.choose((30, 90, 200))
     shift = Qt.KeyboardModifier.ShiftModifier
     qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.2, 0.5))
-    for x in (0.3, 0.45, 0.6, 0.8):
+    for x in (0.3, 0.45, 0.6, 0.85):
         qtbot.mouseMove(win.canvas, canvas_point(win, x, 0.5))
-    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.8, 0.5))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, shift, canvas_point(win, 0.85, 0.5))
     hints = win.document.hints
-    assert len(hints) == 7  # 76.8 px: the first hint and six more, side by side
+    assert len(hints) == 7  # 83 px: the first hint and six more, 12.8 px apart
     assert [round(h.x, 2) for h in hints] == [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     assert {stroke_of(h) for h in hints} == {1} and len({h.rgb for h in hints}) == 1
     assert win.undo_stack.count() == 1 and win.selected == 6
