@@ -27,6 +27,7 @@ MOUSE = (
     ("Mouse wheel", "zoom at the pointer"),
     ("Drag the before/after line", "move the split (split view)"),
     ("Click a suggestion or the gamut", "recolour the selected hint"),
+    ("Double-click the saturation slider", "back to 100 %"),
 )
 
 
