@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
     b.add_argument("--saturation", type=float, default=1.0,
                    help="scale the outputs' chroma where a photo's hints file sets none (default 1.0)")
+    b.add_argument("--hints", default=None, metavar="HINTS.json",
+                   help="hints (and saturation) for the photos that have no hints file of their own")
     b.add_argument("--report", default=None, help="JSON-lines report (default: OUTPUT_DIR/colorstudio-report.jsonl)")
     b.add_argument("--allow-inside", action="store_true", help="allow OUTPUT_DIR inside INPUT_DIR")
     _add_engine_args(b)

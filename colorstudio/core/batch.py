@@ -68,6 +68,8 @@ class BatchOptions:
     saturation: scale of the outputs' chroma, as Engine.colorize's (1.0: as predicted), for
         photos whose hints file sets none; a photo's own saturation (saved with its hints in
         the app) wins.
+    hints_file: a hints file (hints and saturation) for the photos that have none of their
+        own, e.g. one roll of near-identical frames hinted once; None: such photos get none.
     """
 
     output_dir: Path
@@ -78,9 +80,12 @@ class BatchOptions:
     input_root: Path | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     saturation: float = 1.0
+    hints_file: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if self.hints_file is not None:
+            object.__setattr__(self, "hints_file", Path(self.hints_file))
         if self.input_root is not None:
             object.__setattr__(self, "input_root", Path(self.input_root))
         fmt = self.format.lower().lstrip(".") if isinstance(self.format, str) else self.format
@@ -201,17 +206,17 @@ def output_is_current(photo: str | os.PathLike[str], options: BatchOptions) -> b
     """Whether `photo`'s output exists and is newer than the photo and its hints sidecar, as
     `make` judges a target: a rerun skips such photos and redoes those hinted (or retouched)
     since their output was written."""
-    return _is_current(output_path(photo, options), Path(photo))
+    return _is_current(output_path(photo, options), Path(photo), options.hints_file)
 
 
-def _is_current(out: Path, photo: Path) -> bool:
+def _is_current(out: Path, photo: Path, shared_hints: Path | None = None) -> bool:
     try:
         st = out.stat()
     except OSError:
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
-    for source in (photo, find_hints_file(photo)):
+    for source in (photo, find_hints_file(photo) or shared_hints):
         try:
             if source is not None and source.stat().st_mtime_ns > st.st_mtime_ns:
                 return False
@@ -307,12 +312,12 @@ class _Job:
     seconds: float = 0.0
 
 
-def _load(path: Path, max_pixels: int) -> _Loaded:
+def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None) -> _Loaded:
     t0 = time.perf_counter()
     try:
         side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
         try:
-            stored = load_photo_hints(side) if side is not None else PhotoHints()
+            stored = load_photo_hints(side) if side is not None else (shared or PhotoHints())
         except HintsFileError as exc:
             raise HintsFileError(f"invalid hints sidecar: {exc}") from None
         image = read_image(path, max_pixels=max_pixels)
@@ -398,6 +403,8 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
     Call it from one thread at a time per output folder; the engine may be shared (it locks).
     """
     photos = [Path(p) for p in paths]
+    # The shared hints file is read once, before any photo: a bad one stops the batch with its reason.
+    shared = load_photo_hints(options.hints_file) if options.hints_file is not None else None
     total = len(photos)
     outputs = [output_path(p, options) for p in photos]
     conflicts = _conflicts(photos, outputs)
@@ -445,7 +452,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
             return None
         if out.is_dir():
             return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
-        if _is_current(out, photos[i]):
+        if _is_current(out, photos[i], options.hints_file):
             return BatchResult(photos[i], out, "skipped", 0.0)
         return None
 
@@ -463,9 +470,9 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                 drain(photo)
                 finish(early, photos[i + 1] if i + 1 < total else photo)
                 continue
-            fut = prefetched.pop(i, None) or reader.submit(_load, photo, options.max_pixels)
+            fut = prefetched.pop(i, None) or reader.submit(_load, photo, options.max_pixels, shared)
             if i + 1 < total and decided(i + 1) is None:  # read the next photo while this one runs
-                prefetched[i + 1] = reader.submit(_load, photos[i + 1], options.max_pixels)
+                prefetched[i + 1] = reader.submit(_load, photos[i + 1], options.max_pixels, shared)
             job = _Job(photo, outputs[i])
             try:
                 loaded = fut.result()
@@ -627,9 +634,12 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
         overwrite=bool(args.overwrite), input_root=input_dir,
         max_pixels=int(max_mp * 1e6) if max_mp else DEFAULT_MAX_PIXELS,
         saturation=float(getattr(args, "saturation", 1.0)),
+        hints_file=Path(args.hints) if getattr(args, "hints", None) else None,
     )
     if not input_dir.is_dir():
         raise ColorStudioError(f"{input_dir}: {'not a folder' if input_dir.exists() else 'no such folder'}")
+    if options.hints_file is not None:
+        load_photo_hints(options.hints_file)  # a bad file is refused before the model loads
     if _inside(output_dir, input_dir) and not allow_inside:
         raise ColorStudioError(f"{output_dir}: the output folder is inside the input folder {input_dir}; "
                                "choose another one (or pass --allow-inside)")

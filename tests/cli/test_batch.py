@@ -101,6 +101,36 @@ def test_saturation_applies_to_photos_that_set_none(tmp_path: Path, run, tiny_mo
         assert (np.asarray(Image.open(tmp_path / "out" / photo.name)) == expected).all()
 
 
+def test_one_hints_file_for_the_photos_without_their_own(tmp_path: Path, run, tiny_model_path: Path) -> None:  # noqa: ANN001
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint, save_hints, sidecar_path
+
+    photos = write_many(tmp_path / "in", 3)
+    own, shared = [Hint(0.5, 0.5, (30, 200, 60))], [Hint(0.3, 0.3, (200, 40, 40)), Hint(0.7, 0.7, (40, 40, 200))]
+    save_hints(sidecar_path(photos[1]), own)
+    roll = tmp_path / "roll.colorstudio.json"
+    save_hints(roll, shared, saturation=0.5)
+    out = tmp_path / "out"
+    code, err = run(tmp_path / "in", "-o", out, "--hints", roll, "--format", "png")
+    assert code == 0, err
+    engine = load_engine(tiny_model_path, device="cpu")
+    for photo, used, saturation in zip(photos, (shared, own, shared), (0.5, 1.0, 0.5)):
+        expected = engine.colorize(np.asarray(Image.open(photo)), used, saturation=saturation)
+        assert (np.asarray(Image.open(out / photo.name)) == expected).all(), photo.name
+    # The shared file changed: the photos that use it are redone, the one with its own hints is not.
+    time.sleep(0.01)
+    save_hints(roll, shared[:1])
+    os.utime(roll, ns=(time.time_ns() + 10**9,) * 2)
+    code, err = run(tmp_path / "in", "-o", out, "--hints", roll, "--format", "png")
+    assert code == 0, err
+    assert [r["status"] for r in read_report(out / REPORT_NAME)][-3:] == ["done", "skipped", "done"]
+    # A bad shared file stops the batch before any photo, naming the file.
+    roll.write_text("{ not json", "utf-8")
+    code, err = run(tmp_path / "in", "-o", tmp_path / "out2", "--hints", roll, "--format", "png")
+    assert code != 0 and str(roll) in err and "not valid JSON" in err
+    assert not (tmp_path / "out2").exists() or not any(p.suffix == ".png" for p in (tmp_path / "out2").iterdir())
+
+
 @pytest.mark.parametrize("args, match", [
     (["--pattern", "{stem}"], "image suffix"),
     (["--format", "gif"], "output format"),
