@@ -11,6 +11,7 @@ fold into one undo step through `mergeWith`.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
@@ -21,22 +22,27 @@ MERGE_ID = 0x4853  # any constants: Qt only calls mergeWith for commands sharing
 SATURATION_MERGE_ID = 0x5341
 
 
-class HintsCommand(QUndoCommand):
-    """Replace the document's hints `before` -> `after` (redo) and back (undo)."""
+class _DocumentCommand(QUndoCommand):
+    """Set one value of the document `before` -> `after` (redo) and back (undo)."""
 
-    def __init__(self, document: Document, before: tuple[Hint, ...], after: tuple[Hint, ...], text: str,
+    merge_id = -1
+
+    def __init__(self, document: Document, before: Any, after: Any, text: str,
                  merge_key: Hashable | None = None) -> None:
         super().__init__(text)
         self.document = document
         self.photo = document.key
-        self.before = tuple(before)
-        self.after = tuple(after)
+        self.before = before
+        self.after = after
         self.merge_key = merge_key
 
-    def _apply(self, hints: tuple[Hint, ...]) -> None:
+    def _set(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def _apply(self, value: Any) -> None:
         # Stacks are per photo and only the open photo's stack is active; the check is a guard.
         if self.document.key == self.photo:
-            self.document.set_hints(hints)
+            self._set(value)
 
     def redo(self) -> None:
         self._apply(self.after)
@@ -45,49 +51,41 @@ class HintsCommand(QUndoCommand):
         self._apply(self.before)
 
     def id(self) -> int:
-        return MERGE_ID if self.merge_key is not None else -1
+        return self.merge_id if self.merge_key is not None else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, HintsCommand) or other.merge_key is None or other.merge_key != self.merge_key:
+        if type(other) is not type(self) or other.merge_key is None or other.merge_key != self.merge_key:
             return False
         self.after = other.after
+        self.setText(other.text())  # the step's name says where it ended ("Saturation 80 %")
         if self.after == self.before:
             self.setObsolete(True)
         return True
 
 
-class SaturationCommand(QUndoCommand):
+class HintsCommand(_DocumentCommand):
+    """Replace the document's hints `before` -> `after` (redo) and back (undo)."""
+
+    merge_id = MERGE_ID
+
+    def __init__(self, document: Document, before: tuple[Hint, ...], after: tuple[Hint, ...], text: str,
+                 merge_key: Hashable | None = None) -> None:
+        super().__init__(document, tuple(before), tuple(after), text, merge_key)
+
+    def _set(self, value: tuple[Hint, ...]) -> None:
+        self.document.set_hints(value)
+
+
+class SaturationCommand(_DocumentCommand):
     """Set the document's saturation `before` -> `after` (redo) and back (undo)."""
 
+    merge_id = SATURATION_MERGE_ID
+
     def __init__(self, document: Document, after: float, merge_key: Hashable | None = None) -> None:
-        super().__init__(f"Saturation {after * 100:.0f} %")
-        self.document = document
-        self.photo = document.key
-        self.before = document.saturation
-        self.after = float(after)
-        self.merge_key = merge_key
+        super().__init__(document, document.saturation, float(after), f"Saturation {after * 100:.0f} %", merge_key)
 
-    def _apply(self, value: float) -> None:
-        if self.document.key == self.photo:
-            self.document.set_saturation(value)
-
-    def redo(self) -> None:
-        self._apply(self.after)
-
-    def undo(self) -> None:
-        self._apply(self.before)
-
-    def id(self) -> int:
-        return SATURATION_MERGE_ID if self.merge_key is not None else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SaturationCommand) or other.merge_key is None or other.merge_key != self.merge_key:
-            return False
-        self.after = other.after
-        self.setText(other.text())
-        if self.after == self.before:
-            self.setObsolete(True)
-        return True
+    def _set(self, value: float) -> None:
+        self.document.set_saturation(value)
 
 
 def _snap(value: float) -> float:
