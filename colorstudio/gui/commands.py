@@ -115,8 +115,28 @@ def group(hints: tuple[Hint, ...], index: int) -> list[int]:
     return [i for i, h in enumerate(hints) if stroke_of(h) == stroke]
 
 
+def rows(hints: tuple[Hint, ...]) -> list[list[int]]:
+    """The hint indices of each row of the hint list: one row per hint, one per stroke."""
+    out: list[list[int]] = []
+    strokes: dict[int, list[int]] = {}
+    for i, h in enumerate(hints):
+        stroke = stroke_of(h)
+        if stroke is None:
+            out.append([i])
+        elif stroke in strokes:
+            strokes[stroke].append(i)
+        else:
+            strokes[stroke] = [i]
+            out.append(strokes[stroke])
+    return out
+
+
 def _what(hints: tuple[Hint, ...], members: list[int], index: int) -> str:
-    return f"stroke of {len(members)} hints" if len(members) > 1 else f"hint {index + 1}"
+    """"hint 3" or "stroke of 12 hints", numbered as the hint list numbers its rows."""
+    if len(members) > 1:
+        return f"stroke of {len(members)} hints"
+    row = next((r for r, m in enumerate(rows(hints)) if index in m), index)
+    return f"hint {row + 1}"
 
 
 def new_stroke_number(hints: tuple[Hint, ...]) -> int:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..core.color import ab_to_rgb, lab_to_linear, lab_to_rgb, rgb_to_lab
 from ..core.hints import Hint
+from .commands import rows as hint_rows
 from .commands import stroke_of
 
 AB_RANGE = 110.0
@@ -371,18 +372,7 @@ class HintListPanel(QWidget):
 
     def set_hints(self, hints: tuple[Hint, ...], selected: int) -> None:
         """One row per hint, and one per stroke (its hints are edited together)."""
-        rows: list[list[int]] = []  # the hint indices of each row
-        stroke_rows: dict[int, list[int]] = {}
-        for i, h in enumerate(hints):
-            stroke = stroke_of(h)
-            if stroke is None:
-                rows.append([i])
-            elif stroke in stroke_rows:
-                stroke_rows[stroke].append(i)
-            else:
-                stroke_rows[stroke] = [i]
-                rows.append(stroke_rows[stroke])
-        self._rows = rows
+        self._rows = rows = hint_rows(hints)  # the hint indices of each row
         self._updating = True
         try:
             while self.list.count() > len(rows):

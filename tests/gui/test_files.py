@@ -704,3 +704,16 @@ def test_the_first_window_fits_a_small_screen(fake_engine, qtbot) -> None:  # no
     room = win.screen().availableGeometry()  # 800 x 800 on the test platform
     assert win.width() <= room.width() and win.height() <= room.height()
     assert win.width() >= win.minimumSizeHint().width() and win.height() >= win.minimumSizeHint().height()
+
+
+def test_undo_steps_number_hints_as_the_hint_list_does(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.size_spin.setValue(10)
+    win.start_stroke(0.1, 0.5)
+    win.extend_stroke(0.6, 0.5)  # a stroke of six hints: row 1 of the list
+    win.finish_stroke()
+    win.add_hint_at(0.5, 0.9)  # the seventh hint, row 2
+    win.colour_panel.choose((10, 200, 30))
+    assert win.hint_panel.list.item(1).text().startswith("2.")
+    assert win.undo_stack.text(win.undo_stack.count() - 1) == "Recolour hint 2 to #0ac81e"
