@@ -394,9 +394,6 @@ class MainWindow(QMainWindow):
 
     def _saturation_gesture_ended(self) -> None:
         self._saturation_gesture = next(self._drag_ids)
-        self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
-        self._stroke_at = (0.0, 0.0)  # the stroke's last hint (its start, before it has one)
-        self._stroke_started = False  # its first hint is placed
 
     def _show_saturation(self, value: float) -> None:
         """An edit (or undo) changed the saturation: show it and render."""
