@@ -94,7 +94,7 @@ class PhotoSession(QObject):
             auto = read_autosave(path)
             if auto is not None:
                 restore = auto[0]
-                if restore.hints == saved.hints and _saturation(restore) == saved_saturation:
+                if not self._differs(restore, saved):
                     restore = None
                 else:
                     report.notes.append(f"restored {self._describe(restore, saved)} autosaved at "
@@ -122,13 +122,23 @@ class PhotoSession(QObject):
         self.stack.endMacro()
 
     @staticmethod
-    def _describe(restore: PhotoHints, saved: PhotoHints) -> str:
+    def _new_saturation(restore: PhotoHints, saved: PhotoHints) -> bool:
+        """An autosave sets a saturation other than the saved one (one written before
+        saturation was saved sets none: it says nothing about it)."""
+        return restore.saturation is not None and restore.saturation != _saturation(saved)
+
+    @classmethod
+    def _differs(cls, restore: PhotoHints, saved: PhotoHints) -> bool:
+        return restore.hints != saved.hints or cls._new_saturation(restore, saved)
+
+    @classmethod
+    def _describe(cls, restore: PhotoHints, saved: PhotoHints) -> str:
         """What an autosave brings back, for the status bar."""
         n = len(restore.hints)
         parts = []
         if restore.hints != saved.hints:
             parts.append("1 unsaved hint" if n == 1 else f"{n} unsaved hints")
-        if _saturation(restore) != _saturation(saved):
+        if cls._new_saturation(restore, saved):
             parts.append(f"{'the ' if not parts else ''}unsaved saturation {restore.saturation * 100:.0f} %")
         return " and ".join(parts)
 

@@ -717,3 +717,16 @@ def test_undo_steps_number_hints_as_the_hint_list_does(make_window, fake_engine,
     win.colour_panel.choose((10, 200, 30))
     assert win.hint_panel.list.item(1).text().startswith("2.")
     assert win.undo_stack.text(win.undo_stack.count() - 1) == "Recolour hint 2 to #0ac81e"
+
+
+def test_an_autosave_from_before_saturation_was_saved_still_restores(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.core.hints import hints_to_json
+
+    save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (1, 2, 3))], saturation=0.8)
+    win = make_window(fake_engine)  # first: the autosave folder is the app's
+    autosave_path(photo).parent.mkdir(parents=True, exist_ok=True)
+    autosave_path(photo).write_text(json.dumps(hints_to_json([Hint(0.2, 0.2, (9, 9, 9))])), "utf-8")  # no key
+    open_and_wait(win, photo, qtbot)
+    assert win.document.hints == (Hint(0.2, 0.2, (9, 9, 9)),) and win.saturation == 0.8  # it sets no saturation
+    message = win.statusBar().currentMessage()
+    assert "restored 1 unsaved hint autosaved" in message and "saturation" not in message
