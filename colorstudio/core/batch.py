@@ -39,7 +39,7 @@ import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
 from .fileio import part_in_use
-from .hints import Hint, PhotoHints, find_hints_file, load_photo_hints
+from .hints import MAX_SATURATION, Hint, PhotoHints, find_hints_file, load_photo_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,9 @@ class BatchOptions:
         if isinstance(self.max_pixels, bool) or not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ColorStudioError(f"max_pixels must be a positive integer, got {self.max_pixels!r}")
         sat = self.saturation
-        if isinstance(sat, bool) or not isinstance(sat, (int, float)) or not math.isfinite(sat) or not 0 <= sat <= 4:
-            raise ColorStudioError(f"saturation must be a number from 0 to 4, got {sat!r}")
+        if (isinstance(sat, bool) or not isinstance(sat, (int, float)) or not math.isfinite(sat)
+                or not 0 <= sat <= MAX_SATURATION):  # the bound a hints file's saturation has
+            raise ColorStudioError(f"saturation must be a number from 0 to {MAX_SATURATION:g}, got {sat!r}")
         _check_pattern(self.pattern)
 
 

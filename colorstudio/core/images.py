@@ -132,9 +132,14 @@ def _read_xmp(im: Image.Image) -> bytes | None:
     xmp = im.info.get("xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
-    if not isinstance(xmp, bytes) or not xmp.strip(b"\0 \r\n\t"):
+    return _upright_xmp(xmp)
+
+
+def _upright_xmp(xmp: Any) -> bytes | None:
+    """An XMP packet (bytes) with tiff:Orientation set to 1; None if it is not one."""
+    if not isinstance(xmp, (bytes, bytearray)) or not bytes(xmp).strip(b"\0 \r\n\t"):
         return None
-    return _XMP_ORIENTATION.sub(rb"\g<1>1", xmp)
+    return _XMP_ORIENTATION.sub(rb"\g<1>1", bytes(xmp))
 
 
 def _read_iptc(im: Image.Image) -> bytes | None:
@@ -414,8 +419,7 @@ def _decode_tifffile(p: Path, data: bytes, max_pixels: int) -> LoadedImage:
     if orientation in range(2, 9):
         colour = _orient(colour, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
-    xmp = tags["XMP"].value if "XMP" in tags else None
-    xmp = _XMP_ORIENTATION.sub(rb"\g<1>1", bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) else None
+    xmp = _upright_xmp(tags["XMP"].value if "XMP" in tags else None)
     iptc = tags[33723].value if 33723 in tags else None
     if iptc is not None and not isinstance(iptc, (bytes, bytearray)):  # Photoshop tags the records as LONGs
         iptc = np.asarray(iptc, dtype=order + "u4").tobytes()

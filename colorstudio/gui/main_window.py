@@ -218,14 +218,18 @@ class MainWindow(QMainWindow):
         """Add a hint at normalised (x, y): the model's colour there, or the current colour."""
         if not self.document.is_open:
             return
+        if self._hints_full():
+            return
+        hint = Hint(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), self._new_hint_colour(x, y), self.hint_size)
+        self._push(commands.add_hint(self.document, hint))
+        self.select_hint(len(self.document.hints) - 1)
+
+    def _new_hint_colour(self, x: float, y: float) -> tuple[int, int, int]:
+        """A new hint's colour at (x, y): the model's there, or the current colour (Preferences)."""
         rgb = self.colour_panel.current
         if self.settings.hint_colour != "current":
             rgb = self.suggested_colour(x, y) or rgb
-        if self._hints_full():
-            return
-        hint = Hint(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), rgb, self.hint_size)
-        self._push(commands.add_hint(self.document, hint))
-        self.select_hint(len(self.document.hints) - 1)
+        return rgb
 
     # A stroke: Shift-drag paints hints of one colour along the path, a hint size apart.
     def start_stroke(self, x: float, y: float) -> None:
@@ -234,10 +238,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return
-        rgb = self.colour_panel.current
-        if self.settings.hint_colour != "current":
-            rgb = self.suggested_colour(x, y) or rgb
-        self._stroke = (next(self._drag_ids), commands.new_stroke_number(doc.hints), rgb)
+        self._stroke = (next(self._drag_ids), commands.new_stroke_number(doc.hints), self._new_hint_colour(x, y))
         self._stroke_at = (x, y)
         self._stroke_started = False
 

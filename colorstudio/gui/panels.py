@@ -384,7 +384,7 @@ class HintListPanel(QWidget):
                 h = hints[members[0]]
                 if selected in members:
                     current = r
-                if len(members) > 1 or stroke_of(h) is not None:
+                if stroke_of(h) is not None:
                     text = f"{r + 1}.  {h.hex}  stroke of {len(members)} hints"
                     tip = (f"A stroke of {len(members)} hints, colour {h.hex}, painted with Shift-drag; "
                            "they move, recolour, resize and delete together")
