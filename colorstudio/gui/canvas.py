@@ -80,14 +80,15 @@ class Canvas(QWidget):
     """One view of the photo. mode: "input" (photo + hint markers), "result", or "split".
 
     Intents (normalised image coordinates): add_requested(x, y), select_requested(i or -1),
-    move_requested(i, x, y) during a drag, drag_finished(i), remove_requested(i).
+    move_requested(i, x, y, alone) during a drag, drag_finished(i), remove_requested(i, alone).
+    alone: Ctrl (Cmd on a Mac) was held, so the edit is of that hint alone, not of its stroke.
     """
 
     add_requested = Signal(float, float)
     select_requested = Signal(int)
-    move_requested = Signal(int, float, float)
+    move_requested = Signal(int, float, float, bool)
     drag_finished = Signal(int)
-    remove_requested = Signal(int)
+    remove_requested = Signal(int, bool)
     stroke_started = Signal(float, float)  # Shift-drag on the photo: paint a stroke of hints
     stroke_extended = Signal(float, float)
     stroke_finished = Signal()
@@ -111,6 +112,7 @@ class Canvas(QWidget):
         self._press: QPointF | None = None
         self._press_button = Qt.MouseButton.NoButton
         self._drag_index = -1
+        self._alone = False  # Ctrl held at the press: the drag moves one hint of a stroke
         self._dragging = False
         self._panning = False
         self._pan_origin: tuple[QPointF, float, QPointF] | None = None
@@ -375,10 +377,11 @@ class Canvas(QWidget):
         self._drag_index = -1
         if not self._input:
             return
+        self._alone = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if event.button() == Qt.MouseButton.RightButton:
             i = self.hint_at(pos)
             if i >= 0:
-                self.remove_requested.emit(i)
+                self.remove_requested.emit(i, self._alone)
             return
         if event.button() == Qt.MouseButton.MiddleButton:
             self._begin_pan(pos)
@@ -425,7 +428,7 @@ class Canvas(QWidget):
             if moved or self._dragging:
                 self._dragging = True
                 x, y = self.widget_to_image(pos)
-                self.move_requested.emit(self._drag_index, min(1.0, max(0.0, x)), min(1.0, max(0.0, y)))
+                self.move_requested.emit(self._drag_index, min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), self._alone)
         elif self._panning or (moved and self._press_button == Qt.MouseButton.LeftButton):
             if not self._panning:
                 self._begin_pan(self._press)

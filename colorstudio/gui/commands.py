@@ -107,10 +107,11 @@ def stroke_of(hint: Hint) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def group(hints: tuple[Hint, ...], index: int) -> list[int]:
-    """The indices edited together with hint `index`: its stroke's, or itself alone."""
+def group(hints: tuple[Hint, ...], index: int, alone: bool = False) -> list[int]:
+    """The indices edited together with hint `index`: its stroke's, or itself alone (a hint
+    of its own, or `alone`: one hint of a stroke edited by itself)."""
     stroke = stroke_of(hints[index])
-    if stroke is None:
+    if stroke is None or alone:
         return [index]
     return [i for i, h in enumerate(hints) if stroke_of(h) == stroke]
 
@@ -132,10 +133,13 @@ def rows(hints: tuple[Hint, ...]) -> list[list[int]]:
 
 
 def _what(hints: tuple[Hint, ...], members: list[int], index: int) -> str:
-    """"hint 3" or "stroke of 12 hints", numbered as the hint list numbers its rows."""
+    """"hint 3", "stroke of 12 hints" or "hint 2 of stroke 1", numbered as the hint list
+    numbers its rows (a stroke is one row) and, within a stroke, in painting order."""
     if len(members) > 1:
         return f"stroke of {len(members)} hints"
-    row = next((r for r, m in enumerate(rows(hints)) if index in m), index)
+    row, indices = next(((r, m) for r, m in enumerate(rows(hints)) if index in m), (index, [index]))
+    if len(indices) > 1:
+        return f"hint {indices.index(index) + 1} of stroke {row + 1}"
     return f"hint {row + 1}"
 
 
@@ -155,10 +159,10 @@ def paint_hint(doc: Document, hint: Hint, stroke: int, gesture: Hashable) -> Hin
                         merge_key=("paint", gesture))
 
 
-def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable) -> HintsCommand:
-    """Move hint `index` to (x, y), and the rest of its stroke by as much."""
+def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable, alone: bool = False) -> HintsCommand:
+    """Move hint `index` to (x, y), and the rest of its stroke by as much (unless `alone`)."""
     hints = list(doc.hints)
-    members = group(doc.hints, index)
+    members = group(doc.hints, index, alone)
     dx, dy = _snap(x) - hints[index].x, _snap(y) - hints[index].y
     for i in members:
         h = hints[i]
@@ -188,10 +192,16 @@ def resize_hint(doc: Document, index: int, size: float, gesture: Hashable | None
                         f"Resize {_what(doc.hints, members, index)} to {size * 100:.1f} %", key)
 
 
-def remove_hint(doc: Document, index: int) -> HintsCommand:
-    members = group(doc.hints, index)
+def remove_hint(doc: Document, index: int, alone: bool = False) -> HintsCommand:
+    """Delete hint `index` with its stroke, or (`alone`) that one hint of its stroke."""
+    members = group(doc.hints, index, alone)
     after = tuple(h for i, h in enumerate(doc.hints) if i not in members)
-    what = f"stroke of {len(members)} hints" if len(members) > 1 else f"hint {_describe(doc.hints[index])}"
+    if len(members) > 1:
+        what = f"stroke of {len(members)} hints"
+    elif len(group(doc.hints, index)) > 1:
+        what = f"{_what(doc.hints, members, index)}, {_describe(doc.hints[index])}"
+    else:
+        what = f"hint {_describe(doc.hints[index])}"
     return HintsCommand(doc, doc.hints, after, f"Delete {what}")
 
 

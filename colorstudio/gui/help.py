@@ -22,6 +22,7 @@ MOUSE = (
                                 "its hints move, recolour, resize and delete together"),
     ("Drag a hint", "move it (a stroke's: the whole stroke); the result follows live"),
     ("Right-click a hint", "delete it (a stroke's: the whole stroke)"),
+    ("Ctrl-drag, Ctrl+right-click a stroke's hint", "move, delete that one hint alone (Cmd on a Mac)"),
     ("Arrow keys (on the photo)", "nudge the selected hint or stroke a screen pixel; with Shift, ten"),
     ("Drag anywhere else", "pan (once zoomed in)"),
     ("Mouse wheel", "zoom at the pointer"),

@@ -335,9 +335,10 @@ class MainWindow(QMainWindow):
         self.size_spin.setValue(size * 100)
         self.size_spin.blockSignals(False)
 
-    def _move_requested(self, index: int, x: float, y: float) -> None:
+    def _move_requested(self, index: int, x: float, y: float, alone: bool = False) -> None:
+        """A drag moves hint `index` to (x, y) with its stroke, or (Ctrl: `alone`) by itself."""
         if 0 <= index < len(self.document.hints):
-            self._push(commands.move_hint(self.document, index, x, y, self._drag))
+            self._push(commands.move_hint(self.document, index, x, y, self._drag, alone))
 
     def nudge_selected(self, dx: int, dy: int) -> None:
         """Move the selected hint (or stroke) by (dx, dy) screen pixels: the arrow keys, Shift
@@ -357,9 +358,10 @@ class MainWindow(QMainWindow):
         if index == self._selected:
             self.select_hint(index)  # refresh suggestions and the gamut at the new spot
 
-    def remove_hint(self, index: int) -> None:
+    def remove_hint(self, index: int, alone: bool = False) -> None:
+        """Delete hint `index` with its stroke, or (Ctrl+right-click: `alone`) by itself."""
         if 0 <= index < len(self.document.hints):
-            self._push(commands.remove_hint(self.document, index))  # the selection follows (_hints_changed)
+            self._push(commands.remove_hint(self.document, index, alone))  # the selection follows (_hints_changed)
 
     def delete_selected(self) -> None:
         if self._selected >= 0:

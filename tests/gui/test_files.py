@@ -604,6 +604,44 @@ def test_shift_drag_paints_a_stroke_that_is_edited_as_one(make_window, fake_engi
     assert len(again.document.hints) == 9
 
 
+def test_ctrl_edits_one_hint_of_a_stroke_alone(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.commands import stroke_of
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)  # 128 x 96
+    win.size_spin.setValue(10)
+    win.start_stroke(0.2, 0.5)
+    win.extend_stroke(0.61, 0.5)
+    win.finish_stroke()
+    assert [round(h.x, 2) for h in win.document.hints] == [0.2, 0.3, 0.4, 0.5, 0.6]
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    # Ctrl-drag the middle hint: it moves, the rest of its stroke stays.
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, ctrl, canvas_point(win, 0.4, 0.5))
+    qtbot.mouseMove(win.canvas, canvas_point(win, 0.4, 0.6))
+    qtbot.mouseMove(win.canvas, canvas_point(win, 0.4, 0.8))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, ctrl, canvas_point(win, 0.4, 0.8))
+    assert [round(h.y, 1) for h in win.document.hints] == [0.5, 0.5, 0.8, 0.5, 0.5]
+    assert win.undo_stack.count() == 2 and win.undo_stack.text(1) == "Move hint 3 of stroke 1"
+    # Ctrl+right-click deletes that one hint; the others are still one stroke.
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.RightButton, ctrl, canvas_point(win, 0.3, 0.5))
+    assert [round(h.x, 2) for h in win.document.hints] == [0.2, 0.4, 0.5, 0.6]
+    assert {stroke_of(h) for h in win.document.hints} == {1}
+    assert win.undo_stack.text(2).startswith("Delete hint 2 of stroke 1, #")
+    assert win.hint_panel.list.count() == 1 and "stroke of 4 hints" in win.hint_panel.list.item(0).text()
+    # Without Ctrl, a drag and a right-click still take the whole stroke.
+    qtbot.mousePress(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.2, 0.5))
+    qtbot.mouseMove(win.canvas, canvas_point(win, 0.2, 0.4))
+    qtbot.mouseMove(win.canvas, canvas_point(win, 0.2, 0.3))
+    qtbot.mouseRelease(win.canvas, Qt.MouseButton.LeftButton, pos=canvas_point(win, 0.2, 0.3))
+    assert [round(h.y, 1) for h in win.document.hints] == [0.3, 0.6, 0.3, 0.3]
+    qtbot.mouseClick(win.canvas, Qt.MouseButton.RightButton, pos=canvas_point(win, 0.5, 0.3))
+    assert win.document.hints == ()
+    for _ in range(4):
+        win.act_undo.trigger()
+    assert [round(h.x, 2) for h in win.document.hints] == [0.2, 0.3, 0.4, 0.5, 0.6]
+    assert {round(h.y, 2) for h in win.document.hints} == {0.5}
+
+
 def test_no_hint_is_added_past_what_a_hints_file_holds(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
                                                         monkeypatch) -> None:
     from colorstudio.gui import main_window as mw

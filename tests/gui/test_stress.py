@@ -23,13 +23,13 @@ def test_rapid_random_edits_end_in_the_right_result(make_window, tiny_engine, ph
             i = rng.randrange(len(hints))
             win.canvas.select_requested.emit(i)
             for _ in range(rng.randint(1, 5)):
-                win.canvas.move_requested.emit(i, rng.random(), rng.random())
+                win.canvas.move_requested.emit(i, rng.random(), rng.random(), False)
             win.canvas.drag_finished.emit(i)
         elif r < 0.7:
             win.select_hint(rng.randrange(len(hints)))
             win.colour_panel.choose((rng.randrange(256), rng.randrange(256), rng.randrange(256)))
         elif r < 0.8:
-            win.canvas.remove_requested.emit(rng.randrange(len(hints)))
+            win.canvas.remove_requested.emit(rng.randrange(len(hints)), False)
         elif r < 0.9:
             win.act_undo.trigger()
         else:
