@@ -71,6 +71,9 @@ def ensure_app_identity() -> None:
             app.setApplicationName("ColorStudio")
 
 
+HINTS_DOCK_ROOM = 150  # px the hint list's dock keeps when the colour panel is given its height
+
+
 class MainWindow(QMainWindow):
     """ColorStudio's window. `engine`: a colorization engine; None loads the configured one lazily."""
 
@@ -666,6 +669,7 @@ class MainWindow(QMainWindow):
         self.folder_model.set_photos(root, photos)
         self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
         self.photos_dock.show()
+        QTimer.singleShot(0, self._fit_colour_dock)  # once the strip has taken its room
         self._update_actions()
         # the first photo that can be read; HEIC is listed only to say why it is not colorized
         first = next((p for p in photos if p.suffix.lower() not in UNREADABLE_SUFFIXES), photos[0]) if photos else None
@@ -1084,10 +1088,10 @@ class MainWindow(QMainWindow):
                 return
 
     def _first_size(self) -> QSize:
-        """1360 x 860, or less on a smaller screen (a 1366 x 768 laptop): the whole window,
+        """1360 x 900, or less on a smaller screen (a 1366 x 768 laptop): the whole window,
         status bar included, must be on screen the first time."""
         screen = self.screen() or QGuiApplication.primaryScreen()
-        want = QSize(1360, 860)
+        want = QSize(1360, 900)
         if screen is None:
             return want
         room = screen.availableGeometry().size() * 0.95
@@ -1104,6 +1108,22 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.photos_dock.hide()  # shown again when a folder opens
+        if not isinstance(state, QByteArray):
+            QTimer.singleShot(0, self._fit_colour_dock)  # the first run: Qt splits the docks evenly
+
+    def _fit_colour_dock(self) -> None:
+        """Give the colour panel the height it asks for, taken from the hint list below it,
+        which keeps HINTS_DOCK_ROOM (the panel scrolls rather than squeeze the list further).
+        Only ever grows the panel: a layout the user made with more room is kept."""
+        colour, hints = self.colour_dock, (self.hints_dock if self.hints_dock.isVisible() else self.history_dock)
+        if colour.isFloating() or hints.isFloating() or not (colour.isVisible() and hints.isVisible()):
+            return
+        scroll = colour.widget()
+        want = colour.height() - scroll.viewport().height() + self.colour_panel.sizeHint().height()
+        total = colour.height() + hints.height()
+        target = min(want, total - HINTS_DOCK_ROOM)
+        if target > colour.height():
+            self.resizeDocks([colour, hints], [target, total - target], Qt.Orientation.Vertical)
 
     def save_layout(self) -> None:
         s = QSettings()

@@ -531,3 +531,36 @@ def test_with_a_folder_open_the_window_still_fits_a_laptop_screen(make_window, f
     assert win.photos_dock.isVisible()
     # 1366 x 768 less a task bar and the title bar: the colour panel scrolls rather than grow the window
     assert win.minimumSizeHint().height() <= 680 and win.minimumSizeHint().width() <= 1300
+
+
+def test_the_colour_panel_gets_its_height_from_the_hint_list_when_a_folder_opens(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                                 qtbot) -> None:
+    from colorstudio.gui.main_window import HINTS_DOCK_ROOM
+
+    win = make_window(fake_engine)
+    win.resize(1360, 900)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    panel, scroll = win.colour_panel, win.colour_dock.widget()
+    chrome = win.colour_dock.height() - scroll.viewport().height()  # the dock's title bar
+
+    def fitted() -> bool:  # what the panel asks for, or all the hint list can give
+        total = win.colour_dock.height() + win.hints_dock.height()
+        return win.colour_dock.height() >= min(chrome + panel.sizeHint().height(), total - HINTS_DOCK_ROOM) - 2
+
+    qtbot.waitUntil(fitted, timeout=3000)
+    assert not scroll.verticalScrollBar().isVisible()  # the whole panel is seen: the recent colours too
+    assert win.hints_dock.height() >= HINTS_DOCK_ROOM - 30  # the list keeps its room (less the tab bar)
+    # A layout the user made with a taller panel is kept.
+    total = win.colour_dock.height() + win.hints_dock.height()
+    win.resizeDocks([win.colour_dock, win.hints_dock], [total - 100, 100], Qt.Orientation.Vertical)
+    qtbot.wait(10)
+    before = win.colour_dock.height()
+    win._fit_colour_dock()
+    assert win.colour_dock.height() == before
+    # Squeezed (by hand, or by a strip that took its room), the panel gets its height back when a folder opens.
+    win.resizeDocks([win.colour_dock, win.hints_dock], [200, total - 200], Qt.Orientation.Vertical)
+    qtbot.wait(10)
+    assert not fitted()
+    win.open_folder(folder)
+    qtbot.waitUntil(fitted, timeout=3000)
