@@ -130,7 +130,11 @@ class Canvas(QWidget):
 
     # -- content ----------------------------------------------------------------------------
     def set_photo(self, image: QImage | None, size: tuple[int, int] = (0, 0)) -> None:
-        """The input picture (any resolution) and the photo's full-resolution (width, height)."""
+        """The input picture (any resolution) and the photo's full-resolution (width, height).
+        A gesture begun on the previous photo (a drag, a stroke, a pan) ends here."""
+        self._press, self._press_button = None, Qt.MouseButton.NoButton
+        self._drag_index = -1
+        self._dragging = self._panning = self._split_drag = self._stroking = False
         self._input = []
         self._result = self._detail = None
         if image is not None and not image.isNull():

@@ -160,13 +160,19 @@ def paint_hint(doc: Document, hint: Hint, stroke: int, gesture: Hashable) -> Hin
 
 
 def move_hint(doc: Document, index: int, x: float, y: float, drag: Hashable, alone: bool = False) -> HintsCommand:
-    """Move hint `index` to (x, y), and the rest of its stroke by as much (unless `alone`)."""
+    """Move hint `index` to (x, y), and the rest of its stroke by as much (unless `alone`).
+
+    A stroke moves as one rigid shape: it stops where its first hint reaches the photo's
+    edge, rather than piling its hints up there (and then keeping that piled-up shape).
+    """
     hints = list(doc.hints)
     members = group(doc.hints, index, alone)
-    dx, dy = _snap(x) - hints[index].x, _snap(y) - hints[index].y
+    xs, ys = [hints[i].x for i in members], [hints[i].y for i in members]
+    dx = min(1.0 - max(xs), max(-min(xs), _snap(x) - hints[index].x))
+    dy = min(1.0 - max(ys), max(-min(ys), _snap(y) - hints[index].y))
     for i in members:
         h = hints[i]
-        hints[i] = h.moved(_snap(x), _snap(y)) if i == index else h.moved(_snap(h.x + dx), _snap(h.y + dy))
+        hints[i] = h.moved(_snap(h.x + dx), _snap(h.y + dy))
     return HintsCommand(doc, doc.hints, tuple(hints), f"Move {_what(doc.hints, members, index)}",
                         merge_key=("move", index, drag))
 

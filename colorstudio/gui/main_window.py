@@ -28,6 +28,7 @@ from ..core.hints import (
     MAX_HINTS,
     Hint,
     PhotoHints,
+    find_hints_file,
     hints_from_json,
     hints_to_json,
     load_photo_hints,
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         ctl.engine_ready.connect(self._engine_ready)
         ctl.engine_failed.connect(self._engine_failed)
         ctl.busy_changed.connect(self.busy.setVisible)
-        self.strip.open_requested.connect(lambda row: self.open_image(self.folder_model.paths[row]))
+        self.strip.open_requested.connect(self._open_from_strip)
         self.undo_group.indexChanged.connect(lambda _i: self._update_actions())
 
     # -- the undo stack of the open photo ---------------------------------------------------
@@ -328,6 +329,7 @@ class MainWindow(QMainWindow):
             self._request_suggestions(index)
         else:
             self.colour_panel.set_suggestions([], "Select a hint to see the model's suggestions")
+            self._show_size(self.hint_size)  # with no hint selected, the box is the size of new hints
         self._update_actions()
 
     def _show_size(self, size: float) -> None:
@@ -450,6 +452,7 @@ class MainWindow(QMainWindow):
         self.controller.cancel_previews()
         self._result = self._top = None
         self._selected = -1
+        self._stroke = None  # a stroke (or drag, below) begun on the last photo ends with it
         self.canvas.set_photo(array_to_qimage(doc.image.pixels), doc.size)
         self.result_canvas.set_photo(array_to_qimage(doc.preview), doc.size)
         self.result_canvas.set_placeholder("Colorizing…")
@@ -601,10 +604,8 @@ class MainWindow(QMainWindow):
         p = Path(path).expanduser()
         if self.document.path is not None and photo_key(p) == self.document.key:
             return True
-        if not self._leave_photo():
-            return False
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
+        try:  # read before asking about this photo's edits: a photo that cannot be opened changes nothing
             image = read_image(p, max_pixels=int(self.settings.max_megapixels * 1e6))
         except (ColorStudioError, OSError, ValueError) as exc:
             QApplication.restoreOverrideCursor()
@@ -615,6 +616,8 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open photo", f"{p}: not enough memory to open this photo")
             return False
         QApplication.restoreOverrideCursor()
+        if not self._leave_photo():
+            return False
         report = self.session.open(p, image)
         if report.sidecar_error:
             QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
@@ -629,6 +632,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(msg, 0 if report.restored >= 0 else 8000)
         self.photo_opened.emit(str(p))
         return True
+
+    def _open_from_strip(self, row: int) -> None:
+        if not self.open_image(self.folder_model.paths[row]):
+            self._sync_strip()  # not opened (Cancel, unreadable): the strip goes back to the open photo
 
     def _leave_photo(self) -> bool:
         """Before another photo replaces this one (or the window closes): keep or drop edits."""
@@ -661,6 +668,10 @@ class MainWindow(QMainWindow):
         except ColorStudioError as exc:  # not a folder, or not readable
             QMessageBox.critical(self, "Cannot open folder", str(exc))
             return False
+        # the first photo that can be read; HEIC is listed only to say why it is not colorized
+        first = next((p for p in photos if p.suffix.lower() not in UNREADABLE_SUFFIXES), photos[0]) if photos else None
+        if first is not None and photo_key(first) != self.document.key and not self._leave_photo():
+            return False  # Cancel: the folder, its strip and the photo stay as they were
         s = QSettings()
         s.setValue("last_dir", str(root))
         s.setValue("session/folder", str(root.resolve()))
@@ -671,8 +682,6 @@ class MainWindow(QMainWindow):
         self.photos_dock.show()
         QTimer.singleShot(0, self._fit_colour_dock)  # once the strip has taken its room
         self._update_actions()
-        # the first photo that can be read; HEIC is listed only to say why it is not colorized
-        first = next((p for p in photos if p.suffix.lower() not in UNREADABLE_SUFFIXES), photos[0]) if photos else None
         opened = self.open_image(first) if first is not None else True
         if unlisted:  # after open_image, whose own message would replace this one
             self._report_unlisted(root, unlisted)
@@ -737,7 +746,10 @@ class MainWindow(QMainWindow):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save hints as", str(sidecar_path(doc.path)),
                                               "ColorStudio hints (*.json)")
-        if path:
+        own = {photo_key(p) for p in (sidecar_path(doc.path), find_hints_file(doc.path)) if p is not None}
+        if path and photo_key(Path(path)) in own:
+            self.save_hints()  # the photo's own hints file: a plain save, which marks the photo saved
+        elif path:
             try:
                 save_hints(path, doc.hints, saturation=doc.saturation)
                 self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {Path(path).name}", 6000)
@@ -791,12 +803,16 @@ class MainWindow(QMainWindow):
         """Replace the photo's hints (and saturation, if the copy has one) with the clipboard's:
         one undo step. Hints are placed at the same relative positions."""
         if self.document.is_open and (pasted := self._clipboard_hints()) is not None:
-            self._paste(pasted)
-            self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+            if self._paste(pasted):
+                self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+            else:
+                self.statusBar().showMessage("The photo has these hints already", 6000)
 
-    def _paste(self, pasted: PhotoHints) -> None:
-        self.session.replace(pasted, f"Paste {_hints_text(len(pasted.hints))}")
+    def _paste(self, pasted: PhotoHints) -> bool:
+        if not self.session.replace(pasted, f"Paste {_hints_text(len(pasted.hints))}"):
+            return False
         self.select_hint(-1)
+        return True
 
     def paste_hints_to_selected(self) -> None:
         """Give every photo selected in the strip the clipboard's hints and saturation: the
@@ -913,6 +929,7 @@ class MainWindow(QMainWindow):
 
     def _close_if_waiting(self) -> None:
         if self._close_after_export and not self.controller.exports_pending:
+            self._close_after_export = False  # one try: a close then cancelled (Save changes? Cancel) stays so
             QTimer.singleShot(0, self.close)
 
     def _batch_output(self, path: Path) -> Path | None:
@@ -1115,7 +1132,11 @@ class MainWindow(QMainWindow):
         """Give the colour panel the height it asks for, taken from the hint list below it,
         which keeps HINTS_DOCK_ROOM (the panel scrolls rather than squeeze the list further).
         Only ever grows the panel: a layout the user made with more room is kept."""
-        colour, hints = self.colour_dock, (self.hints_dock if self.hints_dock.isVisible() else self.history_dock)
+        # Below it, the Hints and History tabs: the one seen (the other is moved out of sight, still "visible").
+        colour = self.colour_dock
+        hints = next((d for d in (self.hints_dock, self.history_dock) if not d.visibleRegion().isEmpty()), None)
+        if hints is None:
+            return
         if colour.isFloating() or hints.isFloating() or not (colour.isVisible() and hints.isVisible()):
             return
         scroll = colour.widget()

@@ -60,6 +60,7 @@ class PhotoSession(QObject):
         self.undo_group.addStack(self._idle_stack)
         self.undo_group.setActiveStack(self._idle_stack)
         self._photos: dict[str, PhotoState] = {}
+        self._keep_autosave = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
@@ -105,21 +106,30 @@ class PhotoSession(QObject):
             self.undo_group.addStack(state.stack)
             self._photos[key] = state
         self.undo_group.setActiveStack(state.stack)
-        self.document.load(path, image, state.hints, state.saved, state.saturation, state.saved_saturation)
+        # The autosave about to be restored stays on disk (the clean load would remove it):
+        # it is the only copy of that work until it is written again.
+        self._keep_autosave = restore is not None
+        try:
+            self.document.load(path, image, state.hints, state.saved, state.saturation, state.saved_saturation)
+        finally:
+            self._keep_autosave = False
         if restore is not None:
             self.replace(restore, "Restore autosaved hints")
         return report
 
-    def replace(self, new: PhotoHints, text: str) -> None:
-        """Give the open photo `new`'s hints, and its saturation if it sets one: one undo step."""
+    def replace(self, new: PhotoHints, text: str) -> bool:
+        """Give the open photo `new`'s hints, and its saturation if it sets one: one undo step.
+        False (and no step) if the photo has them already."""
         doc = self.document
-        if not doc.is_open:
-            return
+        same_saturation = new.saturation is None or new.saturation == doc.saturation
+        if not doc.is_open or (tuple(new.hints) == doc.hints and same_saturation):
+            return False
         self.stack.beginMacro(text)
         self.push(commands.replace_hints(doc, new.hints, text))
         if new.saturation is not None and new.saturation != doc.saturation:
             self.push(commands.SaturationCommand(doc, new.saturation))
         self.stack.endMacro()
+        return True
 
     @staticmethod
     def _new_saturation(restore: PhotoHints, saved: PhotoHints) -> bool:
@@ -148,6 +158,7 @@ class PhotoSession(QObject):
         doc = self.document
         target = save_hints_for(doc.path, doc.hints, saturation=doc.saturation)
         doc.mark_saved()
+        self.stack.setClean()  # QUndoStack merges no later edit (a nudge, a slider key) into the saved step
         state = self._photos.get(doc.key)
         if state is not None:
             state.saved, state.saved_saturation = doc.hints, doc.saturation
@@ -208,5 +219,5 @@ class PhotoSession(QObject):
             self._timer.start()  # a moment after the last change
         else:
             self._timer.stop()
-            if doc.path is not None:
+            if doc.path is not None and not self._keep_autosave:
                 remove_autosave(doc.path)

@@ -12,9 +12,9 @@ from PIL import Image
 from colorstudio.core.color import ab_to_rgb
 
 
-def write_gray(path: Path, width: int = 128, height: int = 96) -> Path:
+def write_gray(path: Path, width: int = 128, height: int = 96, shift: int = 0) -> Path:
     y, x = np.mgrid[0:height, 0:width]
-    img = 60 + 100 * (x > width // 2) + 40 * np.sin(y / 9.0)
+    img = 60 + shift + 100 * (x > width // 2) + 40 * np.sin(y / 9.0)
     Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "L").save(path)
     return path
 
@@ -105,3 +105,43 @@ def messages(monkeypatch):  # noqa: ANN201
 def canvas_point(win, x: float, y: float):  # noqa: ANN001, ANN201
     """The widget point of normalised image coordinates on the window's canvas."""
     return win.canvas.image_to_widget(x, y).toPoint()
+
+
+_TEARING_DOWN = {"now": False}
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):  # noqa: ANN001, ANN201
+    _TEARING_DOWN["now"] = True
+    try:
+        yield
+    finally:
+        _TEARING_DOWN["now"] = False
+
+
+@pytest.fixture
+def answer(monkeypatch):  # noqa: ANN201
+    """answer(button) -> the questions asked so far: the window behaves as with a user present
+    and every QMessageBox.question gets `button` (at teardown, Discard, so windows close)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from colorstudio.gui import main_window
+
+    asked: list[str] = []
+    state = {"button": QMessageBox.StandardButton.Cancel}
+
+    def question(parent, title, text, *args, **kwargs):  # noqa: ANN001, ANN202
+        if _TEARING_DOWN["now"]:
+            return QMessageBox.StandardButton.Discard
+        asked.append(text)
+        return state["button"]
+
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: True)
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+
+    def set_answer(button):  # noqa: ANN001, ANN202
+        state["button"] = button
+        return asked
+
+    yield set_answer
+    state["button"] = QMessageBox.StandardButton.Discard

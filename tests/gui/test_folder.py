@@ -542,24 +542,26 @@ def test_the_colour_panel_gets_its_height_from_the_hint_list_when_a_folder_opens
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         win.open_folder(folder)
     panel, scroll = win.colour_panel, win.colour_dock.widget()
+    # below it, the Hints or the History tab, whichever is raised (the other is out of sight)
+    below = win.hints_dock if not win.hints_dock.visibleRegion().isEmpty() else win.history_dock
     chrome = win.colour_dock.height() - scroll.viewport().height()  # the dock's title bar
 
     def fitted() -> bool:  # what the panel asks for, or all the hint list can give
-        total = win.colour_dock.height() + win.hints_dock.height()
+        total = win.colour_dock.height() + below.height()
         return win.colour_dock.height() >= min(chrome + panel.sizeHint().height(), total - HINTS_DOCK_ROOM) - 2
 
     qtbot.waitUntil(fitted, timeout=3000)
     assert not scroll.verticalScrollBar().isVisible()  # the whole panel is seen: the recent colours too
-    assert win.hints_dock.height() >= HINTS_DOCK_ROOM - 30  # the list keeps its room (less the tab bar)
+    assert below.height() >= HINTS_DOCK_ROOM - 30  # the list keeps its room (less the tab bar)
     # A layout the user made with a taller panel is kept.
-    total = win.colour_dock.height() + win.hints_dock.height()
-    win.resizeDocks([win.colour_dock, win.hints_dock], [total - 100, 100], Qt.Orientation.Vertical)
+    total = win.colour_dock.height() + below.height()
+    win.resizeDocks([win.colour_dock, below], [total - 100, 100], Qt.Orientation.Vertical)
     qtbot.wait(10)
     before = win.colour_dock.height()
     win._fit_colour_dock()
     assert win.colour_dock.height() == before
     # Squeezed (by hand, or by a strip that took its room), the panel gets its height back when a folder opens.
-    win.resizeDocks([win.colour_dock, win.hints_dock], [200, total - 200], Qt.Orientation.Vertical)
+    win.resizeDocks([win.colour_dock, below], [200, total - 200], Qt.Orientation.Vertical)
     qtbot.wait(10)
     assert not fitted()
     win.open_folder(folder)
