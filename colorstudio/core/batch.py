@@ -38,7 +38,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
-from .fileio import part_in_use
+from .fileio import part_in_use, part_prefix
 from .hints import MAX_SATURATION, Hint, PhotoHints, find_hints_file, load_photo_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
@@ -330,7 +330,7 @@ def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None) -> _Loa
 def _remove_stale_parts(output: Path) -> None:
     """Remove temporary files a killed run left for this output (fileio.atomic_path's naming);
     one that another run is writing at this moment is left alone."""
-    prefix, suffix = f".{output.name[:80]}.", f"{output.suffix}.part"
+    prefix, suffix = part_prefix(output), f"{output.suffix}.part"
     with contextlib.suppress(OSError), os.scandir(output.parent) as it:
         for e in it:
             # mkstemp adds exactly 8 random characters between prefix and suffix
@@ -453,9 +453,11 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
             return None
         if out.is_dir():
             return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
-        if _is_current(out, photos[i], options.hints_file):
-            return BatchResult(photos[i], out, "skipped", 0.0)
-        return None
+        try:
+            current = _is_current(out, photos[i], options.hints_file)
+        except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
+            return BatchResult(photos[i], None, "failed", 0.0, _reason(exc, photos[i]))
+        return BatchResult(photos[i], out, "skipped", 0.0) if current else None
 
     try:
         if progress is not None and total:

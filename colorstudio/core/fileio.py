@@ -23,7 +23,9 @@ def photo_key(path: str | os.PathLike[str]) -> str:
 
 def photo_digest(path: str | os.PathLike[str]) -> str:
     """A short file-name-safe digest of photo_key(path), for per-photo files kept elsewhere."""
-    return hashlib.sha1(photo_key(path).encode("utf-8")).hexdigest()[:20]
+    # os.fsencode: a name that is not valid UTF-8 (Latin-1 from an old CD) is bytes the file
+    # system holds, kept as surrogates by Python; for any other name it is its UTF-8.
+    return hashlib.sha1(os.fsencode(photo_key(path))).hexdigest()[:20]
 
 
 def _read_umask() -> int:
@@ -48,6 +50,16 @@ def _final_mode(dest: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def part_prefix(dest: Path) -> str:
+    """How atomic_path's temporary files for `dest` begin: a dot and up to 80 bytes of its name.
+    Names are limited to 255 bytes, not characters: a long non-ASCII name must still leave
+    room for the temporary file's own name."""
+    stem = dest.name[:80]
+    while len(os.fsencode(stem)) > 80:
+        stem = stem[:-1]
+    return f".{stem}."
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success it replaces `path` atomically.
@@ -57,13 +69,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     """
     dest = Path(path)
     directory = dest.parent if str(dest.parent) else Path(".")
-    # Names are limited to 255 bytes, not characters: a long non-ASCII name must still leave
-    # room for the temporary file's own name.
-    stem = dest.name[:80]
-    while len(os.fsencode(stem)) > 80:
-        stem = stem[:-1]
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{stem}.", suffix=(suffix if suffix is not None else dest.suffix) + ".part",
+        prefix=part_prefix(dest), suffix=(suffix if suffix is not None else dest.suffix) + ".part",
         dir=directory,
     )
     tmp = Path(tmp_name)

@@ -321,6 +321,35 @@ def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path: Path, tiny_
     assert not stale.exists() and other.exists()
 
 
+def test_stale_temporary_files_of_a_long_non_ascii_name_are_removed(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    name = "Фотография семьи Ивановых на даче, лето 1962 года.png"  # 90 bytes of UTF-8 in 50 characters
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.full((24, 32), 120, np.uint8)).save(tmp_path / "in" / name)
+    out = tmp_path / "out"
+    out.mkdir()
+    # what fileio.atomic_path leaves when killed mid-write: its own prefix for that name
+    stale = out / f"{fileio.part_prefix(out / name)}abcd1234.png.part"
+    stale.write_bytes(b"\x89PNG half")
+    assert run_batch([tmp_path / "in" / name], BatchOptions(out), tiny_engine)[0].status == "done"
+    assert not stale.exists() and not _parts(out)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a name that is not UTF-8: Linux file systems hold any bytes")
+def test_a_photo_whose_name_is_not_utf8_is_colorized_and_skipped_on_a_rerun(tmp_path: Path,  # noqa: ANN001
+                                                                           tiny_engine) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    latin1 = Path(os.fsdecode(bytes(src) + b"/caf\xe9 1962.png"))  # Latin-1, as on an old CD
+    Image.fromarray(np.full((24, 32), 120, np.uint8)).save(latin1)
+    other = src / "zz.png"
+    Image.fromarray(np.full((24, 32), 90, np.uint8)).save(other)
+    out = tmp_path / "out"
+    first = run_batch(find_photos(src), BatchOptions(out), tiny_engine)
+    assert [r.status for r in first] == ["done", "done"], [r.error for r in first]
+    again = run_batch(find_photos(src), BatchOptions(out), tiny_engine)
+    assert [r.status for r in again] == ["skipped", "skipped"]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks; Windows cannot delete an open file anyway")
 def test_a_temporary_file_another_run_is_writing_is_left_alone(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
     # Two runs into one folder (the app's Colorize All and a `colorstudio batch`, say): the
