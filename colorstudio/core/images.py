@@ -108,11 +108,43 @@ _STRUCTURE_TAGS = frozenset({256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 2
                              324, 325, 338, 339, 340, 341, 513, 514, 530, 531, 532})
 
 
+# Tags a TIFF keeps in its first directory that are not EXIF metadata: the XMP packet, IPTC
+# records and ICC profile (each carried on its own), Photoshop's resources and layers, GeoTIFF's
+# pixel geometry. Left in, they would be stored twice, or make an EXIF block too big for a JPEG.
+_NOT_EXIF_TAGS = frozenset({700, 33550, 33723, 33922, 34264, 34377, 34675, 34735, 34736, 34737, 37724, 42112, 42113})
+
+
+def _text_as_bytes(exif: Image.Exif) -> None:
+    """Pillow reads EXIF text as Latin-1 and writes text as 7-bit ASCII, every other character a
+    '?': the text tags are given back as the bytes the file holds, which Pillow writes as they are
+    (a caption's umlauts, a copyright's ©, in UTF-8 or Latin-1, survive)."""
+    for tag, value in list(exif.items()):
+        if isinstance(value, str) and not value.isascii():
+            with contextlib.suppress(UnicodeEncodeError):
+                exif[tag] = value.encode("latin-1")
+
+
+def _exif_text(value: object) -> str | None:
+    """An EXIF text value as text: its bytes read as UTF-8 (what most software writes), else Latin-1."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("latin-1")  # Pillow's reading of the bytes: undo it
+        except UnicodeEncodeError:
+            return value
+    if not isinstance(value, bytes):
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def _exif_bytes(im: Image.Image, reset_orientation: bool) -> bytes | None:
     try:
         exif = im.getexif()
-        for tag in _STRUCTURE_TAGS & set(exif):
+        for tag in (_STRUCTURE_TAGS | _NOT_EXIF_TAGS) & set(exif):
             del exif[tag]
+        _text_as_bytes(exif)
         if not exif:
             return None
         if reset_orientation and 0x0112 in exif:
@@ -122,6 +154,7 @@ def _exif_bytes(im: Image.Image, reset_orientation: bool) -> bytes | None:
         return None
 
 
+_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383}  # pixels a side the format can hold
 _JPEG_XMP_MAX = 65533 - 29  # one APP1 segment, less its "http://ns.adobe.com/xap/1.0/\0" header
 _XMP_ORIENTATION = re.compile(rb"(tiff:Orientation\s*=\s*[\"']|<tiff:Orientation>\s*)[1-8]")
 
@@ -535,10 +568,11 @@ def _output_exif(exif: bytes | None, description: str | None, dpi: tuple[float, 
             exif_obj.load(exif)
         except Exception:  # noqa: BLE001 - unreadable source EXIF is dropped, not fatal
             exif_obj = Image.Exif()
-        for tag in _TIFF_LAYOUT_TAGS:  # a TIFF's "EXIF" holds its own pixel layout: not ours
+        for tag in (*_TIFF_LAYOUT_TAGS, *_NOT_EXIF_TAGS):  # a TIFF's "EXIF" holds its own pixel layout: not ours
             exif_obj.pop(tag, None)
+        _text_as_bytes(exif_obj)
     if description:
-        exif_obj[0x010E] = description
+        exif_obj[0x010E] = description if description.isascii() else description.encode("utf-8")
         exif_obj[0x0131] = "ColorStudio"
     if dpi is not None and len(exif_obj):  # XResolution, YResolution, ResolutionUnit (2: inch)
         exif_obj[0x011A], exif_obj[0x011B], exif_obj[0x0128] = float(dpi[0]), float(dpi[1]), 2
@@ -556,6 +590,10 @@ def _rgb_profile(icc_profile: bytes | None) -> bytes | None:
     return None
 
 
+# What programs and cameras put in ImageDescription that is not a caption: tifffile's and
+# ImageJ's headers, OME-XML, and the placeholders some cameras write.
+_NOT_A_CAPTION = re.compile(r'\{"shape"|ImageJ=|<\?xml|<OME[ >]|(OLYMPUS DIGITAL CAMERA|SONY DSC|DIGITAL CAMERA)\s*$',
+                            re.IGNORECASE)
 _OUR_NOTE = re.compile(r"\s*\[Colorized by ColorStudio[^\]]*\]\s*$")
 
 
@@ -567,15 +605,13 @@ def _with_caption(exif: bytes | None, description: str | None) -> str | None:
     try:
         source = Image.Exif()
         source.load(exif)
-        caption = source.get(0x010E)
+        caption = _exif_text(source.get(0x010E))
     except Exception:  # noqa: BLE001 - unreadable source EXIF: no caption to keep
         return description
-    if isinstance(caption, bytes):
-        caption = caption.decode("latin-1")
-    if not isinstance(caption, str):
+    if caption is None:
         return description
     caption = _OUR_NOTE.sub("", caption.replace("\0", "")).strip()
-    if not caption or caption.startswith("Colorized by ColorStudio"):
+    if not caption or caption.startswith("Colorized by ColorStudio") or _NOT_A_CAPTION.match(caption):
         return description
     return f"{caption} [{description}]"
 
@@ -638,13 +674,13 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     except ImportError:
         return None
 
-    def ascii_tag(tag: int, ifd: Any = exif) -> str | None:
-        value = ifd.get(tag)
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        if not isinstance(value, str) or not value.strip("\0 "):
+    def ascii_tag(tag: int, ifd: Any = exif) -> Any:
+        value = _exif_text(ifd.get(tag))
+        if value is None or not value.strip("\0 "):
             return None
-        return value.replace("\0", "").encode("ascii", "replace").decode("ascii")  # TIFF ASCII is 7-bit
+        value = value.replace("\0", "")
+        # TIFF's ASCII type is 7-bit in the letter of the standard; readers take UTF-8 (as exiftool writes it)
+        return value if value.isascii() else value.encode("utf-8")
 
     try:
         exif_ifd = exif.get_ifd(0x8769)
@@ -713,6 +749,10 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         else:
             alpha = to_8bit(alpha)
 
+    side = _MAX_SIDE.get(fmt)
+    if side is not None and max(rgb.shape[:2]) > side:
+        raise ImageWriteError(f"{p}: {rgb.shape[1]} x {rgb.shape[0]} pixels is more than {fmt} holds "
+                              f"({side} a side); use .png or .tif")
     description = _with_caption(exif, description)
     exif_obj = _output_exif(exif, description, dpi)
     icc_profile = _rgb_profile(icc_profile)
@@ -777,3 +817,5 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         raise ImageWriteError(f"{p}: permission denied (is the folder read-only?)") from None
     except OSError as exc:
         raise ImageWriteError(f"{p}: cannot write ({exc.strerror or exc})") from None
+    except (ValueError, struct.error) as exc:  # an encoder's limit ("EXIF data is too long"...)
+        raise ImageWriteError(f"{p}: cannot write ({exc})") from None

@@ -960,3 +960,73 @@ def test_an_xmp_packet_too_long_for_a_jpeg_is_left_out_not_an_error(tmp_path: Pa
     write_image(tmp_path / "out.jpg", smooth_rgb(), xmp=huge, iptc=iptc_records(caption=b"x" * 30_000) * 3)
     with Image.open(tmp_path / "out.jpg") as im:
         assert "xmp" not in im.info and im.size == (64, 48)
+
+
+def _raw_exif_text(im: Image.Image, tag: int) -> str:
+    """An EXIF text tag as the bytes in the file say it (Pillow shows them decoded as Latin-1)."""
+    value = im.getexif().get(tag)
+    return (value.encode("latin-1") if isinstance(value, str) else value).decode("utf-8").rstrip("\0")
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".webp"])
+def test_non_ascii_exif_text_is_carried_as_written(tmp_path: Path, ext: str) -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "Hochzeit in Köln".encode()
+    exif[0x8298] = "© 1962 Stadtarchiv München".encode()
+    Image.fromarray(smooth_rgb(24, 32)).save(tmp_path / "scan.jpg", exif=exif.tobytes())
+    src = read_image(tmp_path / "scan.jpg")
+    write_image(tmp_path / f"out{ext}", src.pixels, exif=src.exif, description="Colorized by ColorStudio")
+    with Image.open(tmp_path / f"out{ext}") as im:
+        assert _raw_exif_text(im, 0x010E) == "Hochzeit in Köln [Colorized by ColorStudio]"  # not "K??ln"
+        assert _raw_exif_text(im, 0x8298) == "© 1962 Stadtarchiv München"
+        if ext == ".png":
+            assert im.info["Description"] == "Hochzeit in Köln [Colorized by ColorStudio]"
+
+
+def test_a_tiffs_profile_xmp_and_layers_are_not_copied_into_the_exif(tmp_path: Path) -> None:
+    import tifffile
+
+    from PIL import ImageCms
+
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc += bytes(120_000 - len(icc))  # a big profile, as scanners write: more than a JPEG's EXIF holds
+    icc[0:4] = struct.pack(">I", len(icc))
+    layers = b"\x00" * 90_000  # Photoshop's ImageSourceData
+    tifffile.imwrite(tmp_path / "scan.tif", smooth_rgb(24, 32), photometric="rgb", iccprofile=bytes(icc),
+                     extratags=[(37724, 7, len(layers), layers, True), (0x8298, "s", 0, "City archive", True)])
+    src = read_image(tmp_path / "scan.tif")
+    assert src.icc_profile == bytes(icc) and len(src.exif or b"") < 2000
+    for ext in (".jpg", ".png", ".webp"):
+        write_image(tmp_path / f"out{ext}", src.pixels, exif=src.exif, icc_profile=src.icc_profile,
+                    description="Colorized")
+        with Image.open(tmp_path / f"out{ext}") as im:
+            tags = im.getexif()
+            assert not {34675, 37724} & set(tags) and tags[0x8298].rstrip("\0") == "City archive"
+            assert im.info["icc_profile"] == bytes(icc)  # once, in the format's own place
+        assert (tmp_path / f"out{ext}").stat().st_size < len(icc) + 30_000  # the profile once, no layers
+
+
+def test_a_programs_header_in_image_description_is_not_taken_for_a_caption(tmp_path: Path) -> None:
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "scan.tif", (smooth_rgb(24, 32)[..., 0].astype(np.uint16) * 257))  # {"shape": ...}
+    src = read_image(tmp_path / "scan.tif")
+    write_image(tmp_path / "out.jpg", np.dstack([to_8bit(src.pixels)] * 3), exif=src.exif, description="Colorized")
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert im.getexif().get(0x010E) == "Colorized"
+
+
+def test_a_photo_wider_than_the_format_holds_is_refused_naming_the_file(tmp_path: Path) -> None:
+    wide = np.zeros((2, 16_384, 3), np.uint8)
+    with pytest.raises(ImageWriteError, match=r"out\.webp: 16384 x 2 pixels is more than WEBP holds .*use \.png"):
+        write_image(tmp_path / "out.webp", wide)
+    write_image(tmp_path / "out.png", wide)  # PNG holds it
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_an_encoders_own_refusal_names_the_file(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x9286] = b"x" * 70_000  # a UserComment bigger than a JPEG's EXIF segment
+    with pytest.raises(ImageWriteError, match=r"out\.jpg: cannot write"):
+        write_image(tmp_path / "out.jpg", smooth_rgb(), exif=exif.tobytes())
+    assert not list(tmp_path.iterdir())
