@@ -220,9 +220,20 @@ def _float_to_16bit(arr: np.ndarray) -> np.ndarray:
     """Floating-point samples as 16-bit codes: 0..1 (the convention of scanning and HDR software),
     else 8-bit (up to 255) or 16-bit code values; NaN is black, out-of-range values are clipped."""
     arr = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    peak = float(arr.max()) if arr.size else 0.0
-    scale = 65535.0 if peak <= 1.0 else 257.0 if peak <= 255.0 else 1.0
+    level = _bright_level(arr)
+    scale = 65535.0 if level <= 1.5 else 257.0 if level <= 384.0 else 1.0
     return np.clip(np.rint(arr * scale), 0, 65535).astype(np.uint16)
+
+
+def _bright_level(arr: np.ndarray) -> float:
+    """The brightest samples' level, 0.1 % of them left out: the range a file's numbers are in
+    is judged from it, not from its single brightest sample (one sharpening overshoot above
+    1.0 in a 0..1 photo must not make it read as 8-bit codes, nearly black)."""
+    if not arr.size:
+        return 0.0
+    step = max(1, int((arr.size / 1_000_000) ** 0.5))  # a million samples are plenty
+    sample = arr[::step, ::step] if arr.ndim >= 2 else arr
+    return float(np.percentile(sample, 99.9))
 
 
 def _from_pil(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -404,7 +415,7 @@ def _tiff_samples(page: Any) -> tuple[np.ndarray, np.ndarray | None]:
         arr = arr.astype(np.uint8) * 255
     elif arr.dtype.kind == "i" or arr.dtype.itemsize > 2:  # signed or 32-bit: 16-bit codes, clipped at 0
         wide = np.clip(arr.astype(np.int64), 0, None)
-        shift = 0 if int(wide.max(initial=0)) <= 65535 else 8 * arr.dtype.itemsize - 16 - (arr.dtype.kind == "i")
+        shift = 0 if _bright_level(wide) <= 65535 * 1.5 else 8 * arr.dtype.itemsize - 16 - (arr.dtype.kind == "i")
         arr = np.clip(wide >> shift, 0, 65535).astype(np.uint16)
     colour = arr[:, :, :3] if samples >= 3 else arr[:, :, 0]
     if photometric == 0:  # MinIsWhite

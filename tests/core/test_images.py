@@ -808,6 +808,14 @@ def test_floating_point_tiffs_are_read_as_0_to_1(tmp_path: Path) -> None:
     nan = tmp_path / "nan.tif"
     tifffile.imwrite(nan, np.where(ramp > 30000, np.nan, ramp / 65535).astype(np.float32))
     assert read_image(nan).pixels[ramp > 30000].max() == 0  # NaN is black, the rest is read
+    # A few samples above 1.0 (sharpening, an HDR merge) are clipped: the photo is still 0..1.
+    over = (ramp / 65535).astype(np.float32)
+    over.flat[:3] = (1.0001, 1.2, 3.0)
+    tifffile.imwrite(tmp_path / "over.tif", over)
+    got = read_image(tmp_path / "over.tif").pixels
+    assert got.flat[:3].tolist() == [65535] * 3 and np.abs(got.astype(int) - ramp).ravel()[3:].max() <= 1
+    tifffile.imwrite(tmp_path / "codes.tif", (ramp / 257).astype(np.float32))  # 8-bit codes as floats: 0..255
+    assert np.abs(read_image(tmp_path / "codes.tif").pixels.astype(int) - ramp).max() <= 257
 
 
 @pytest.mark.parametrize("layout", ["gray+alpha", "planar rgb", "uint32", "multi-page", "big-endian"])
