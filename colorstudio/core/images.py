@@ -281,22 +281,31 @@ def _quiet_decoders() -> Iterator[None]:
 
 
 def _tiff_with_orientation_1(data: bytes) -> bytes | None:
-    """A copy of a classic TIFF whose first Orientation tag (274) is set to 1; None if not found."""
-    if data[:4] == b"II*\x00":
-        order = "<"
-    elif data[:4] == b"MM\x00*":
-        order = ">"
-    else:
+    """A copy of a TIFF (classic or BigTIFF) whose first Orientation tag (274) is set to 1; None if not found."""
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None:
         return None
     try:
-        (ifd,) = struct.unpack(order + "I", data[4:8])
-        (count,) = struct.unpack(order + "H", data[ifd:ifd + 2])
-        for i in range(count):
-            entry = ifd + 2 + 12 * i
+        (version,) = struct.unpack(order + "H", data[2:4])
+        if version == 42:  # classic: 32-bit offsets, 12-byte entries, 16-bit entry count
+            (ifd,) = struct.unpack(order + "I", data[4:8])
+            (count,) = struct.unpack(order + "H", data[ifd:ifd + 2])
+            first, size = ifd + 2, 12
+        elif version == 43:  # BigTIFF: 64-bit offsets, 20-byte entries, 64-bit entry count
+            (ifd,) = struct.unpack(order + "Q", data[8:16])
+            (count,) = struct.unpack(order + "Q", data[ifd:ifd + 8])
+            first, size = ifd + 8, 20
+        else:
+            return None
+        value_at = 8 if size == 12 else 12  # after tag, type and the value count
+        for i in range(min(count, 4096)):
+            entry = first + size * i
             tag, kind = struct.unpack(order + "HH", data[entry:entry + 4])
-            if tag == 274 and kind == 3:  # SHORT, stored in the first two bytes of the value field
+            fmt = {3: "H", 4: "I", 16: "Q"}.get(kind)  # SHORT, LONG, LONG8: the value is in the entry
+            if tag == 274 and fmt is not None:
                 out = bytearray(data)
-                out[entry + 8:entry + 10] = struct.pack(order + "H", 1)
+                at = entry + value_at
+                out[at:at + struct.calcsize(fmt)] = struct.pack(order + fmt, 1)
                 return bytes(out)
     except struct.error:
         return None

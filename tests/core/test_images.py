@@ -1038,3 +1038,14 @@ def test_an_encoders_own_refusal_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ImageWriteError, match=r"out\.jpg: cannot write"):
         write_image(tmp_path / "out.jpg", smooth_rgb(), exif=exif.tobytes())
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["bigtiff", "long"])
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_turned_gray_bigtiff_or_long_orientation_is_read_upright(tmp_path: Path, kind: str,
+                                                                  orientation: int) -> None:
+    tifffile = pytest.importorskip("tifffile")
+    stored = (np.arange(60 * 80).reshape(60, 80) % 251).astype(np.uint8)
+    tag = (274, 3 if kind == "bigtiff" else 4, 1, orientation, True)
+    tifffile.imwrite(tmp_path / "scan.tif", stored, bigtiff=kind == "bigtiff", extratags=[tag])
+    np.testing.assert_array_equal(read_image(tmp_path / "scan.tif").pixels, images._orient(stored, orientation))
