@@ -106,7 +106,7 @@ def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported l
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
-    from .core.hints import PhotoHints, find_hints_file, load_photo_hints
+    from .core.hints import MAX_SATURATION, PhotoHints, find_hints_file, load_photo_hints
     from .core.images import WRITE_FORMATS, output_format, read_image, write_image
 
     src, dst = Path(args.input), Path(args.output)
@@ -122,7 +122,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         raise CliError(f"{dst}: output folder {dst.parent} does not exist")
     if not (math.isfinite(args.max_megapixels) and args.max_megapixels > 0):
         raise CliError(f"--max-megapixels must be a positive number, got {args.max_megapixels}")
-    max_px = int(args.max_megapixels * 1e6)
+    if args.saturation is not None and not (math.isfinite(args.saturation) and 0 <= args.saturation <= MAX_SATURATION):
+        raise CliError(f"--saturation must be a number from 0 to {MAX_SATURATION:g}, got {args.saturation}")
+    max_px = max(1, int(args.max_megapixels * 1e6))
     image = read_image(src, max_pixels=max_px)
     stored = PhotoHints()
     if args.hints:

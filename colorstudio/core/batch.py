@@ -102,6 +102,10 @@ class BatchOptions:
                 or not 0 <= sat <= MAX_SATURATION):  # the bound a hints file's saturation has
             raise ColorStudioError(f"saturation must be a number from 0 to {MAX_SATURATION:g}, got {sat!r}")
         _check_pattern(self.pattern)
+        sample = Path(_render(self.pattern, Path("photo.tif"), fmt or "tif")).suffix.lower()
+        if fmt and WRITE_FORMATS.get(sample) != WRITE_FORMATS[f".{fmt}"]:
+            raise ColorStudioError(f"output name pattern {self.pattern!r} names {sample} files, not the {fmt} the "
+                                   "format asks for; end the pattern with .{ext}")
 
 
 @dataclass(frozen=True)
@@ -517,7 +521,10 @@ def _conflicts(photos: list[Path], outputs: list[Path]) -> dict[int, str]:
     found: dict[int, str] = {}
     for i, (photo, out) in enumerate(zip(photos, outputs)):
         key = _same_key(out)
-        if key in inputs:
+        if out.suffix.lower() not in WRITE_FORMATS:  # e.g. {name} of a GIF
+            found[i] = (f"its output name {out.name} is not a type that can be written; use a --pattern that "
+                        "ends in .{ext}")
+        elif key in inputs:
             found[i] = f"its output {out} would overwrite the input photo {inputs[key]}; choose another output folder or --pattern"
         elif key in first:
             found[i] = (f"its output {out} is also the output of {first[key]}; use {{name}} in --pattern "
@@ -632,10 +639,14 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
     input_dir, output_dir = Path(args.input_dir), Path(args.output_dir)
     allow_inside = bool(getattr(args, "allow_inside", False))
     max_mp = getattr(args, "max_megapixels", None)
+    if max_mp is not None and not (math.isfinite(max_mp) and max_mp > 0):
+        raise ColorStudioError(f"--max-megapixels must be a positive number, got {max_mp}")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ColorStudioError(f"{output_dir}: not a folder; the output must be a folder (it is created if missing)")
     options = BatchOptions(
         output_dir=output_dir, pattern=args.pattern, format=args.format or "", quality=args.quality,
         overwrite=bool(args.overwrite), input_root=input_dir,
-        max_pixels=int(max_mp * 1e6) if max_mp else DEFAULT_MAX_PIXELS,
+        max_pixels=max(1, int(max_mp * 1e6)) if max_mp is not None else DEFAULT_MAX_PIXELS,
         saturation=float(getattr(args, "saturation", 1.0)),
         hints_file=Path(args.hints) if getattr(args, "hints", None) else None,
     )

@@ -280,6 +280,12 @@ def test_empty_folder_and_size_limit(tmp_path: Path, run) -> None:  # noqa: ANN0
     write_many(tmp_path / "in", 2)  # 32 x 32 = 1024 pixels each
     code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--max-megapixels", "0.001")
     assert code == 1 and err.count("over the limit of") == 2 and "Traceback" not in err
+    for bad in ("0", "-1", "nan"):  # 0 was taken for "not given", -1 and nan got internal messages
+        code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--max-megapixels", bad)
+        assert code != 0 and f"--max-megapixels must be a positive number, got {float(bad)}" in err, err
+    (tmp_path / "afile").write_text("not a folder")
+    code, err = run(tmp_path / "in", "-o", tmp_path / "afile")
+    assert code != 0 and "afile: not a folder; the output must be a folder" in err
 
 
 def test_sigterm_stops_like_ctrl_c() -> None:

@@ -107,10 +107,29 @@ def test_output_names_follow_pattern_format_and_mirror_folders(tmp_path: Path) -
     ({"pattern": "{stem.{ext}"}, "pattern"),
     ({"format": "gif"}, "output format"),
     ({"quality": 0}, "quality"),
+    ({"format": "tif", "pattern": "{stem}_c.jpg"}, r"names \.jpg files, not the tif"),  # --format would be ignored
 ])
 def test_bad_options_are_refused_with_a_reason(tmp_path: Path, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         BatchOptions(tmp_path, **kwargs)
+
+
+def test_a_pattern_that_keeps_a_gifs_name_fails_that_photo_before_colorizing_it(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.png", "b.gif"):
+        Image.fromarray(np.full((24, 32), 120, np.uint8)).save(src / name)
+    calls: list[object] = []
+
+    class Counting:
+        def colorize(self, image, hints=(), **kw):  # noqa: ANN001, ANN202
+            calls.append(image.shape)
+            return np.dstack([image] * 3)
+
+    assert BatchOptions(tmp_path, format="jpeg", pattern="{stem}.jpg").format == "jpeg"  # the same type: fine
+    results = run_batch(find_photos(src), BatchOptions(tmp_path / "out", pattern="{name}"), Counting())
+    assert [r.status for r in results] == ["done", "failed"]
+    assert "b.gif is not a type that can be written" in results[1].error and len(calls) == 1
 
 
 # -- a whole batch ----------------------------------------------------------------------------
