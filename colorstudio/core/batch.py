@@ -117,10 +117,14 @@ class BatchResult:
     status: str
     seconds: float
     error: str = ""
+    notes: tuple[str, ...] = ()  # what the reading said of a done photo ("only the first of 4 pages is used")
 
     def to_json(self) -> dict[str, Any]:
-        return {"input": str(self.input), "output": None if self.output is None else str(self.output),
-                "status": self.status, "seconds": round(self.seconds, 3), "error": self.error}
+        record = {"input": str(self.input), "output": None if self.output is None else str(self.output),
+                  "status": self.status, "seconds": round(self.seconds, 3), "error": self.error}
+        if self.notes:
+            record["notes"] = list(self.notes)
+        return record
 
 
 # -- finding photos and naming outputs ------------------------------------------------------
@@ -424,7 +428,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         """On the writer thread: a Ctrl+C on the calling thread cannot part a written photo from its report line."""
         try:
             job.seconds += _write(job.output, rgb, image, options.quality, note)
-            result = BatchResult(job.path, job.output, "done", job.seconds)
+            result = BatchResult(job.path, job.output, "done", job.seconds, notes=tuple(image.notes))
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             reason = f"cannot write {job.output}: {_reason(exc, job.output)}"
             result = BatchResult(job.path, None, "failed", job.seconds, reason)
@@ -711,6 +715,9 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
 def _print_failures(err: TextIO, results: Sequence[BatchResult], unlisted: Sequence[tuple[Path, str]]) -> int:
     for folder, why in unlisted:
         print(f"colorstudio: {folder}: cannot list the folder ({why}); its photos were not done", file=err)
+    for r in results:
+        for note in r.notes:
+            print(f"colorstudio: note: {r.input}: {note}", file=err)
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         print(f"colorstudio: {r.input}: {r.error}", file=err)

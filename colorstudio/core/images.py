@@ -756,8 +756,9 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
             raise ImageWriteError(f"{p}: expected the resolution as (x, y) dots per inch, got {dpi!r}") from None
         if not all(np.isfinite(v) and 0 < v <= MAX_DPI for v in dpi):
             raise ImageWriteError(f"{p}: resolution must be above 0 and at most {MAX_DPI:g} dpi, got {dpi}")
-        if fmt not in DPI_FORMATS:
-            dpi = None
+    exif_dpi = dpi  # the EXIF says the upright photo's resolution even where the format has no field of its own
+    if fmt not in DPI_FORMATS:
+        dpi = None
     sixteen = rgb.dtype == np.uint16 and fmt in ("PNG", "TIFF")
     if not sixteen:
         rgb = to_8bit(rgb)
@@ -774,7 +775,7 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         raise ImageWriteError(f"{p}: {rgb.shape[1]} x {rgb.shape[0]} pixels is more than {fmt} holds "
                               f"({side} a side); use .png or .tif")
     description = _with_caption(exif, description)
-    exif_obj = _output_exif(exif, description, dpi)
+    exif_obj = _output_exif(exif, description, exif_dpi)
     icc_profile = _rgb_profile(icc_profile)
     xmp = bytes(xmp) if xmp else None
     iptc = bytes(iptc) if iptc and fmt in ("JPEG", "TIFF") else None

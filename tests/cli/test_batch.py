@@ -297,3 +297,14 @@ def test_sigterm_stops_like_ctrl_c() -> None:
         time.sleep(5)  # interrupted by the handler at once
     assert time.monotonic() - started < 4
     assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+
+
+def test_what_reading_a_photo_noted_is_said_and_reported(tmp_path: Path, run) -> None:  # noqa: ANN001
+    src = tmp_path / "in"
+    src.mkdir()
+    pages = [Image.fromarray(np.full((24, 32), v, np.uint8)) for v in (60, 120, 180)]
+    pages[0].save(src / "scan.tif", save_all=True, append_images=pages[1:])
+    code, err = run(src, "-o", tmp_path / "out")
+    assert code == 0 and f"note: {src / 'scan.tif'}: multi-page file: only the first of 3 pages is used" in err
+    (record,) = read_report(tmp_path / "out" / REPORT_NAME)
+    assert record["status"] == "done" and record["notes"] == ["multi-page file: only the first of 3 pages is used"]

@@ -726,6 +726,10 @@ def test_resolution_of_a_16bit_tiff_and_a_turned_photo(tmp_path: Path) -> None:
     Image.fromarray(smooth_rgb()).save(turned, exif=exif.tobytes(), dpi=(300, 600))
     loaded = read_image(turned)
     assert loaded.pixels.shape[:2] == (64, 48) and loaded.dpi == (600.0, 300.0)
+    # WebP has no resolution field of its own; its EXIF says the upright photo's, not the file's turned one
+    write_image(tmp_path / "out.webp", loaded.pixels, exif=loaded.exif, description="Colorized", dpi=loaded.dpi)
+    tags = Image.open(tmp_path / "out.webp").getexif()
+    assert (float(tags[0x011A]), float(tags[0x011B])) == (600.0, 300.0)
 
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "tif", "bmp"])
