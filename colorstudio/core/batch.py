@@ -523,7 +523,11 @@ def _conflicts(photos: list[Path], outputs: list[Path]) -> dict[int, str]:
     inputs = {_same_key(p): p for p in photos}
     first: dict[str, Path] = {}
     found: dict[int, str] = {}
-    for i, (photo, out) in enumerate(zip(photos, outputs)):
+    # Where two photos meet on one output (a.gif and a.png -> a.png), the one of that very name
+    # and type has it: the GIF is more likely a thumbnail than the scan.
+    order = sorted(range(len(photos)), key=lambda i: photos[i].name != outputs[i].name)
+    for i in order:
+        photo, out = photos[i], outputs[i]
         key = _same_key(out)
         if out.suffix.lower() not in WRITE_FORMATS:  # e.g. {name} of a GIF
             found[i] = (f"its output name {out.name} is not a type that can be written; use a --pattern that "
