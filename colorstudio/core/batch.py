@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -218,6 +218,19 @@ def output_is_current(photo: str | os.PathLike[str], options: BatchOptions) -> b
     return _is_current(output_path(photo, options), Path(photo), options.hints_file)
 
 
+def _sources(photo: Path, shared_hints: Path | None = None) -> list[tuple[Path, int | None]]:
+    """What a photo's output is made from, with modification times (None: unreadable): the
+    photo, and its hints file (else the batch's shared one)."""
+    out: list[tuple[Path, int | None]] = []
+    for source in (photo, find_hints_file(photo) or shared_hints):
+        if source is not None:
+            try:
+                out.append((source, source.stat().st_mtime_ns))
+            except OSError:
+                out.append((source, None))
+    return out
+
+
 def _is_current(out: Path, photo: Path, shared_hints: Path | None = None) -> bool:
     try:
         st = out.stat()
@@ -225,13 +238,22 @@ def _is_current(out: Path, photo: Path, shared_hints: Path | None = None) -> boo
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
-    for source in (photo, find_hints_file(photo) or shared_hints):
-        try:
-            if source is not None and source.stat().st_mtime_ns > st.st_mtime_ns:
-                return False
-        except OSError:
-            continue  # an unreadable source: reading it will say so
-    return True
+    # an unreadable source is passed over: reading it will say so
+    return all(m is None or m <= st.st_mtime_ns for _, m in _sources(photo, shared_hints))
+
+
+def _mark_if_changed(out: Path, read: list[tuple[Path, int | None]], shared_hints: Path | None) -> None:
+    """A photo or its hints saved while the batch worked on it (after it was read, before its
+    output was written): the output is given a time before that save, so the output counts as
+    older than what it should have been made from, and a rerun redoes it."""
+    if not read:
+        return
+    before = dict(read)
+    changed = [m for p, m in _sources(read[0][0], shared_hints) if m is not None and before.get(p) != m]
+    if changed:
+        earlier = min(changed) - 2_000_000_000  # 2 s: what a FAT or SMB share's clock resolves
+        with contextlib.suppress(OSError):
+            os.utime(out, ns=(earlier, earlier))
 
 
 def _same_key(p: Path) -> str:
@@ -312,6 +334,7 @@ class _Loaded:
     seconds: float
     error: Exception | None = None  # why it could not be read (image is None then)
     saturation: float | None = None  # the photo's own, from its hints file
+    sources: list[tuple[Path, int | None]] = field(default_factory=list)  # _sources() before reading
 
 
 @dataclass
@@ -319,10 +342,12 @@ class _Job:
     path: Path
     output: Path
     seconds: float = 0.0
+    sources: list[tuple[Path, int | None]] = field(default_factory=list)  # as they were when read
 
 
-def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None) -> _Loaded:
+def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None, shared_path: Path | None = None) -> _Loaded:
     t0 = time.perf_counter()
+    sources = _sources(path, shared_path)
     try:
         side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
         try:
@@ -332,7 +357,7 @@ def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None) -> _Loa
         image = read_image(path, max_pixels=max_pixels)
     except Exception as exc:  # noqa: BLE001 - reported as this photo's failure
         return _Loaded(None, (), time.perf_counter() - t0, exc)
-    return _Loaded(image, stored.hints, time.perf_counter() - t0, saturation=stored.saturation)
+    return _Loaded(image, stored.hints, time.perf_counter() - t0, saturation=stored.saturation, sources=sources)
 
 
 def _remove_stale_parts(output: Path) -> None:
@@ -428,6 +453,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         """On the writer thread: a Ctrl+C on the calling thread cannot part a written photo from its report line."""
         try:
             job.seconds += _write(job.output, rgb, image, options.quality, note)
+            _mark_if_changed(job.output, job.sources, options.hints_file)
             result = BatchResult(job.path, job.output, "done", job.seconds, notes=tuple(image.notes))
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             reason = f"cannot write {job.output}: {_reason(exc, job.output)}"
@@ -481,13 +507,15 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                 drain(photo)
                 finish(early, photos[i + 1] if i + 1 < total else photo)
                 continue
-            fut = prefetched.pop(i, None) or reader.submit(_load, photo, options.max_pixels, shared)
+            fut = prefetched.pop(i, None) or reader.submit(_load, photo, options.max_pixels, shared, options.hints_file)
             if i + 1 < total and decided(i + 1) is None:  # read the next photo while this one runs
-                prefetched[i + 1] = reader.submit(_load, photos[i + 1], options.max_pixels, shared)
+                prefetched[i + 1] = reader.submit(_load, photos[i + 1], options.max_pixels, shared,
+                                                 options.hints_file)
             job = _Job(photo, outputs[i])
             try:
                 loaded = fut.result()
                 job.seconds += loaded.seconds
+                job.sources = loaded.sources
                 if loaded.image is None:
                     raise loaded.error or ColorStudioError("could not be read")
                 t0 = time.perf_counter()

@@ -7,6 +7,8 @@ are listed with their reasons; the others are done.
 
 The options of the last run are kept in QSettings ("batch/..."): the dialog starts from
 them, and the window's "exported" badges ask core.batch.output_path where they put a photo.
+The output folder is kept per photo folder: two rolls from one camera share file names
+(IMG_0001), and one roll's outputs must never pass for the other's.
 """
 from __future__ import annotations
 
@@ -37,22 +39,29 @@ from PySide6.QtWidgets import (
 
 from ..core.batch import REPORT_NAME, BatchOptions, BatchResult, run_batch
 from ..core.errors import ColorStudioError
+from ..core.fileio import photo_digest
 from .workers import BatchThread
+
+
+def _output_key(input_root: Path) -> str:
+    """The settings key of the output folder last used for the photos of `input_root`."""
+    return f"batch/output_dir_of/{photo_digest(input_root)}"
 
 
 def remember_options(options: BatchOptions) -> None:
     """Keep a run's output options: the next dialog starts from them, and badges follow them."""
     s = QSettings()
-    s.setValue("batch/output_dir", str(options.output_dir))
+    if options.input_root is not None:
+        s.setValue(_output_key(options.input_root), str(options.output_dir))
     s.setValue("batch/pattern", options.pattern)
     s.setValue("batch/format", options.format)
     s.setValue("batch/quality", options.quality)
 
 
 def remembered_options(input_root: Path) -> BatchOptions | None:
-    """The last run's output options for photos under `input_root`; None before any run."""
+    """The last run's output options for photos under `input_root`; None before any run of them."""
     s = QSettings()
-    out = str(s.value("batch/output_dir", "") or "")
+    out = str(s.value(_output_key(input_root), "") or "")
     if not out:
         return None
     try:
@@ -88,7 +97,7 @@ class BatchDialog(QDialog):
         (self.selected if n_selected > 1 else self.all).setChecked(True)
         form.addRow("Colorize:", self.all)
         form.addRow("", self.selected)
-        self.output = QLineEdit(str(s.value("batch/output_dir", "") or input_root.parent / f"{input_root.name}-color"))
+        self.output = QLineEdit(str(s.value(_output_key(input_root), "") or input_root.parent / f"{input_root.name}-color"))
         self.output.setToolTip("Where the colorized copies go (never the photos' own folder)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)

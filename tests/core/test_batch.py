@@ -16,7 +16,16 @@ import pytest
 from PIL import Image
 
 from colorstudio.core import batch, fileio, images
-from colorstudio.core.batch import BatchOptions, BatchResult, ProgressPrinter, find_photos, output_path, read_report, run_batch
+from colorstudio.core.batch import (
+    BatchOptions,
+    BatchResult,
+    ProgressPrinter,
+    find_photos,
+    output_is_current,
+    output_path,
+    read_report,
+    run_batch,
+)
 from colorstudio.core.errors import ColorStudioError
 from colorstudio.core.fileio import atomic_path
 from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
@@ -408,6 +417,28 @@ def test_a_rerun_redoes_photos_whose_hints_or_pixels_changed_after_their_output(
     assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped", "done", "skipped", "done"]
     assert output_path(photos[1], opts).read_bytes() != first[1]  # its hints are in the new output
     assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped"] * 4
+
+
+def test_hints_saved_while_the_photo_is_colorized_make_the_rerun_redo_it(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    photo = src / "a.png"
+    Image.fromarray(np.full((24, 32), 120, np.uint8)).save(photo)
+    seen: list[int] = []
+
+    class UserSavesMeanwhile:  # the archivist hints the photo in the app while the batch colorizes it
+        def colorize(self, image, hints=(), **kw):  # noqa: ANN001, ANN202
+            seen.append(len(hints))
+            if len(seen) == 1:
+                save_hints(sidecar_path(photo), [Hint(0.5, 0.5, (200, 30, 30))])
+            return np.dstack([image] * 3)
+
+    opts = BatchOptions(tmp_path / "out")
+    assert [r.status for r in run_batch([photo], opts, UserSavesMeanwhile())] == ["done"]
+    assert not output_is_current(photo, opts)  # made without the hints saved meanwhile
+    assert [r.status for r in run_batch([photo], opts, UserSavesMeanwhile())] == ["done"] and seen == [0, 1]
+    assert output_is_current(photo, opts)
+    assert [r.status for r in run_batch([photo], opts, UserSavesMeanwhile())] == ["skipped"]
 
 
 def test_hints_kept_for_a_read_only_folder_are_used_and_judge_currency(tmp_path: Path,  # noqa: ANN001

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -566,3 +567,103 @@ def test_the_colour_panel_gets_its_height_from_the_hint_list_when_a_folder_opens
     assert not fitted()
     win.open_folder(folder)
     qtbot.waitUntil(fitted, timeout=3000)
+
+
+def _two_rolls(tmp_path: Path) -> tuple[Path, Path]:
+    """Two rolls from the same camera: the frame numbers repeat (IMG_0001 in both)."""
+    a, b = tmp_path / "roll1", tmp_path / "roll2"
+    for root, shift in ((a, 0), (b, 40)):
+        root.mkdir()
+        for name in ("IMG_0001.png", "IMG_0002.png"):
+            write_gray(root / name, 120, 90, shift=shift)
+    return a, b
+
+
+def _accept(monkeypatch, output: Path | None = None) -> list[BatchDialog]:  # noqa: ANN001
+    shown: list[BatchDialog] = []
+
+    def exec_(dlg: BatchDialog) -> int:
+        shown.append(dlg)
+        if output is not None:
+            dlg.output.setText(str(output))
+        dlg._accept()
+        return dlg.result()
+
+    monkeypatch.setattr(BatchDialog, "exec", exec_)
+    return shown
+
+
+def test_a_second_roll_is_not_shown_as_exported_with_the_first_rolls_results(
+        make_window, fake_engine, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    roll1, roll2 = _two_rolls(tmp_path)
+    _accept(monkeypatch, tmp_path / "roll1-color")
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll1)
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=30000):
+        pass
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll2)  # a different roll, never colorized
+    model = win.folder_model
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(2)] == [False, False], \
+        "roll2's photos show the ✓ badge (and roll1's results as thumbnails)"
+
+
+def test_colorize_all_on_a_second_roll_does_not_skip_frames_named_like_the_first_rolls(
+        make_window, fake_engine, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    roll1, roll2 = _two_rolls(tmp_path)
+    _accept(monkeypatch, tmp_path / "roll1-color")
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll1)
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=30000):
+        pass
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll2)
+    _accept(monkeypatch, None)  # the archivist accepts the dialog as it is offered for roll2
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=30000) as blocker:
+        pass
+    statuses = {r.input.name: r.status for r in blocker.args[0]}
+    offered = win._batch.thread.options.output_dir
+    assert statuses == {"IMG_0001.png": "done", "IMG_0002.png": "done"}, \
+        f"roll2 offered output {offered}; results {statuses}"
+
+
+def test_hints_saved_while_the_batch_colorizes_that_photo_are_redone_by_the_rerun(
+        make_window, tmp_path, qtbot) -> None:  # noqa: ANN001
+    root = tmp_path / "roll"
+    root.mkdir()
+    write_gray(root / "a.png", 120, 90)
+    write_gray(root / "b.png", 120, 90)
+    gate = threading.Event()
+    gate.set()
+    engine = FakeEngine(gate=gate)
+    win = make_window(engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)
+    gate.clear()
+    engine.started.clear()
+    opts = BatchOptions(output_dir=tmp_path / "out", input_root=root)
+    run = win.start_batch(list(win.folder_model.paths), opts)
+    assert engine.started.wait(10)  # the batch is colorizing a.png (read without hints)
+    # The archivist, looking at a.png meanwhile, hints it and saves (the app stays usable).
+    win.colour_panel.new_hint_mode.setCurrentIndex(win.colour_panel.new_hint_mode.findData("current"))
+    win.colour_panel.choose((30, 60, 220))
+    win.canvas.add_requested.emit(0.5, 0.5)
+    assert win.save_hints()
+    time.sleep(0.05)
+    gate.set()
+    with qtbot.waitSignal(run.finished, timeout=30000):
+        pass
+    # a.png's output has no hints; its saved hints are newer than what the batch read.
+    m = win.folder_model
+    assert not m.data(m.index(0), EXPORTED_ROLE), "a.png shows ✓ (current) though its output lacks the saved hints"
+    run2 = win.start_batch(list(win.folder_model.paths), opts)
+    with qtbot.waitSignal(run2.finished, timeout=30000) as blocker:
+        pass
+    statuses = {r.input.name: r.status for r in blocker.args[0]}
+    assert statuses["a.png"] == "done", f"the rerun skipped a.png, whose output was made without its hints: {statuses}"
