@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self._resize_gesture = next(self._drag_ids)
         self._saturation_gesture = next(self._drag_ids)
         self._stroke: tuple[int, int, tuple[int, int, int]] | None = None  # gesture, stroke number, colour
+        self._leave_cancelled = False  # the last open_image stopped at "Save changes?" (Cancel)
         self._stroke_at = (0.0, 0.0)  # the stroke's last hint (its start, before it has one)
         self._stroke_started = False  # its first hint is placed
         self.hint_size = DEFAULT_HINT_SIZE
@@ -617,6 +618,7 @@ class MainWindow(QMainWindow):
             return False
         QApplication.restoreOverrideCursor()
         if not self._leave_photo():
+            self._leave_cancelled = True  # the user chose to stay (Cancel), not a photo that failed
             return False
         report = self.session.open(p, image)
         if report.sidecar_error:
@@ -707,8 +709,11 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
-        row = min(len(paths) - 1, max(0, row + step)) if row >= 0 else 0
-        self.open_image(paths[row])
+        rows = range(row + step, len(paths) if step > 0 else -1, step) if row >= 0 else range(len(paths))
+        for r in rows:  # past photos that cannot be read (damaged, deleted meanwhile): each says why
+            self._leave_cancelled = False
+            if self.open_image(paths[r]) or self._leave_cancelled:
+                return
 
     def _sync_strip(self) -> None:
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
@@ -898,6 +903,8 @@ class MainWindow(QMainWindow):
             problem = f"{target}: that is the original photo; the original is never overwritten"
         elif photo_key(target) == photo_key(sidecar_path(doc.path)):
             problem = f"{target}: that is the hints file"
+        elif photo_key(target) in {photo_key(q) for q in self.folder_model.paths}:
+            problem = f"{target}: that is {target.name}, a photo of the open folder; originals are never overwritten"
         elif not target.parent.is_dir():
             problem = f"{target}: the folder {target.parent} does not exist"
         if problem:

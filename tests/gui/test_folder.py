@@ -667,3 +667,44 @@ def test_hints_saved_while_the_batch_colorizes_that_photo_are_redone_by_the_reru
         pass
     statuses = {r.input.name: r.status for r in blocker.args[0]}
     assert statuses["a.png"] == "done", f"the rerun skipped a.png, whose output was made without its hints: {statuses}"
+
+
+def test_export_refuses_to_overwrite_another_original_of_the_open_folder(make_window, fake_engine, tmp_path,  # noqa: ANN001
+                                                                         qtbot, messages) -> None:
+    root = tmp_path / "roll"
+    root.mkdir()
+    for n in ("a.png", "b.png"):
+        write_gray(root / n, 120, 90, shift=0 if n == "a.png" else 30)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    before = (root / "b.png").read_bytes()
+    assert not win.export_to(root / "b.png")  # an original scan listed in the strip
+    assert messages[-1][:2] == ("critical", "Cannot export") and "originals are never overwritten" in messages[-1][2]
+    assert (root / "b.png").read_bytes() == before
+
+
+def test_next_and_previous_photo_go_past_a_photo_that_cannot_be_read(make_window, fake_engine, tmp_path,  # noqa: ANN001
+                                                                    qtbot, messages, answer) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    for name in ("a.png", "c.png", "d.png"):
+        write_gray(root / name, 120, 90)
+    (root / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"damaged scan" * 10)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    win.next_photo()  # b.png is damaged: it says so, and goes on to c.png
+    assert "b.png" in messages[-1][2] and win.document.path.name == "c.png"
+    (root / "d.png").unlink()  # deleted by another program meanwhile
+    win.next_photo()  # nothing after d.png: c.png stays open
+    assert win.document.path.name == "c.png" and "d.png" in messages[-1][2]
+    win.previous_photo()
+    assert win.document.path.name == "a.png"
+    # Cancel at "Save changes?" stays on the photo: it is not taken for a photo that failed.
+    win.add_hint_at(0.5, 0.5)
+    answer(QMessageBox.StandardButton.Cancel)
+    win.next_photo()
+    assert win.document.path.name == "a.png" and len(win.document.hints) == 1
