@@ -4,6 +4,7 @@ Values persist in the settings file the command line shares (colorstudio.core.se
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -174,6 +175,15 @@ class PreferencesDialog(QDialog):
             if not self.model_file.text().strip() or not p.is_file():
                 self.message.setText(f"<b>No such model file:</b> {p}")
                 return
+            if str(p) != self._base.model:  # a new file is checked before it replaces the working model
+                from ..core.checkpoint import load_model
+                from ..core.errors import ColorStudioError
+
+                try:
+                    load_model(p)
+                except (ColorStudioError, OSError) as exc:
+                    self.message.setText(f"<b>Not a model this program can use:</b> {html.escape(str(exc))}")
+                    return
         self.accept()
 
     def settings(self) -> Settings:

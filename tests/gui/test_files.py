@@ -311,6 +311,13 @@ def test_preferences_persist_and_reload_engine(make_window, fake_engine, photo, 
     dlg.model_file.setText(str(photo.parent / "nope.pt"))
     dlg._accept()
     assert dlg.result() != dlg.DialogCode.Accepted and "nope.pt" in dlg.message.text()
+    # So is a file that is there but is no model (a failed download): the working model stays.
+    broken = photo.parent / "downloaded.pt"
+    broken.write_bytes(b"<html>404 not found</html>")
+    dlg.model_file.setText(str(broken))
+    dlg._accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and "Not a model this program can use" in dlg.message.text()
+    assert "downloaded.pt" in dlg.message.text()
 
 
 def test_window_layout_persists(make_window, fake_engine, qtbot) -> None:  # noqa: ANN001
