@@ -727,6 +727,13 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return False
+        if self.session.changed_on_disk() and can_ask_user():
+            answer = QMessageBox.question(
+                self, "Hints changed on disk", f"The hints file of {doc.path.name} was changed by another program "
+                "since it was opened here. Replace it with the hints shown?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Save:
+                return False
         try:
             target = self.session.save()
         except (ColorStudioError, OSError) as exc:

@@ -33,6 +33,7 @@ class PhotoState:
     saved: tuple[Hint, ...] = ()
     saturation: float = 1.0
     saved_saturation: float = 1.0
+    stamp: tuple[int, int] | None = None  # the hints file's (mtime, size) when last read or written
 
 
 @dataclass
@@ -42,6 +43,16 @@ class OpenReport:
     notes: list[str] = field(default_factory=list)
     sidecar_error: str = ""
     restored: int = -1  # number of autosaved hints restored, -1 if no autosave was restored
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(modification time, size) of a photo's hints file; None if it has none."""
+    side = find_hints_file(path)
+    try:
+        st = side.stat() if side is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_mtime_ns, st.st_size)
 
 
 def _saturation(hints: PhotoHints) -> float:
@@ -83,6 +94,11 @@ class PhotoSession(QObject):
         key = photo_key(path)
         state = self._photos.get(key)
         restore: PhotoHints | None = None
+        if state is not None and not self._edited(state) and _stamp(path) != state.stamp:
+            # its hints file was written by another program (or app) since: read it again
+            self._forget(key)
+            state = None
+            report.notes.append("its hints file changed on disk; read again")
         if state is None:
             saved = PhotoHints()
             side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
@@ -102,7 +118,8 @@ class PhotoSession(QObject):
                                         f"{time.strftime('%H:%M on %d %b', time.localtime(auto[1]))} "
                                         "(Ctrl+Z goes back to the saved hints)")
                     report.restored = len(restore.hints)
-            state = PhotoState(QUndoStack(self), saved.hints, saved.hints, saved_saturation, saved_saturation)
+            state = PhotoState(QUndoStack(self), saved.hints, saved.hints, saved_saturation, saved_saturation,
+                               _stamp(path))
             self.undo_group.addStack(state.stack)
             self._photos[key] = state
         self.undo_group.setActiveStack(state.stack)
@@ -162,6 +179,7 @@ class PhotoSession(QObject):
         state = self._photos.get(doc.key)
         if state is not None:
             state.saved, state.saved_saturation = doc.hints, doc.saturation
+            state.stamp = _stamp(doc.path)
         self._timer.stop()
         remove_autosave(doc.path)
         return target
@@ -181,12 +199,26 @@ class PhotoSession(QObject):
         if photo_key(path) == self.document.key:
             raise ValueError("the open photo's hints are edited through its undo stack")
         target = save_hints_for(path, hints.hints, saturation=hints.saturation)
-        state = self._photos.pop(photo_key(path), None)
+        self._forget(photo_key(path))
+        remove_autosave(path)
+        return target
+
+    def _forget(self, key: str) -> None:
+        """Drop what the session kept of a photo (not the open one): its hints and history."""
+        state = self._photos.pop(key, None)
         if state is not None:
             self.undo_group.removeStack(state.stack)
             state.stack.deleteLater()
-        remove_autosave(path)
-        return target
+
+    @staticmethod
+    def _edited(state: PhotoState) -> bool:
+        return state.hints != state.saved or state.saturation != state.saved_saturation
+
+    def changed_on_disk(self) -> bool:
+        """Whether the open photo's hints file was written by someone else since it was read or saved."""
+        doc = self.document
+        state = self._photos.get(doc.key) if doc.is_open else None
+        return state is not None and _stamp(doc.path) not in (state.stamp, None)
 
     def discard_changes(self) -> None:
         """Forget the open photo's unsaved hints (and their history) when it is left."""

@@ -708,3 +708,34 @@ def test_next_and_previous_photo_go_past_a_photo_that_cannot_be_read(make_window
     answer(QMessageBox.StandardButton.Cancel)
     win.next_photo()
     assert win.document.path.name == "a.png" and len(win.document.hints) == 1
+
+
+def test_a_hints_file_changed_by_another_program_is_read_again_or_asked_about(make_window, fake_engine,  # noqa: ANN001
+                                                                             tmp_path, qtbot, answer) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    for n in ("a.png", "b.png"):
+        write_gray(root / n, 120, 90)
+    a = root / "a.png"
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    win.next_photo()
+    external = (Hint(0.3, 0.3, (200, 40, 30)), Hint(0.7, 0.6, (30, 90, 200)))
+    save_hints(sidecar_path(a), external)  # a colleague hints a.png meanwhile, a.png not edited here
+    win.previous_photo()
+    assert win.document.path == a and win.document.hints == external and not win.document.dirty
+    assert "changed on disk" in win.statusBar().currentMessage()
+    # Edited here, and changed there again: saving asks before replacing the other program's file.
+    time.sleep(0.01)
+    theirs = external + (Hint(0.5, 0.2, (200, 200, 10)),)
+    save_hints(sidecar_path(a), theirs)
+    win.add_hint_at(0.4, 0.4)
+    asked = answer(QMessageBox.StandardButton.Cancel)
+    assert not win.save_hints() and len(asked) == 1 and "changed by another program" in asked[0]
+    assert load_hints(sidecar_path(a)) == theirs and win.document.dirty
+    answer(QMessageBox.StandardButton.Save)
+    assert win.save_hints() and len(load_hints(sidecar_path(a))) == 3 and not win.document.dirty
+    assert win.save_hints() and len(asked) == 2  # our own save is no change by another program
