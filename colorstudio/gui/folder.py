@@ -211,6 +211,9 @@ class PhotoListModel(QAbstractListModel):
         self._row = {str(p): i for i, p in enumerate(self.paths)}
         self._flags.clear()
         self._errors.clear()
+        # Thumbnails come again from the disk cache, which knows each file's size and time: a
+        # photo rescanned (or an output redone) since shows as it is now.
+        self._thumbs.clear()
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008

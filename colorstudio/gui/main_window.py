@@ -691,6 +691,27 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"No photos in {root}", 8000)
         return opened
 
+    def relist_folder(self, recursive: bool) -> None:
+        """List the open folder again, with or without its subfolders (File > Include
+        Subfolders); the open photo stays open."""
+        root = self.folder_model.root
+        if root is None or not self.photos_dock.isVisible():
+            return
+        unlisted: list[tuple[Path, str]] = []
+        try:
+            photos = find_photos(root, recursive=recursive,
+                                 on_error=lambda sub, exc: unlisted.append((sub, str(exc.strerror or exc))))
+        except ColorStudioError as exc:  # the folder went away meanwhile
+            self.statusBar().showMessage(str(exc), 8000)
+            return
+        QSettings().setValue("session/recursive", bool(recursive))
+        self.folder_model.set_photos(root, photos)
+        self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
+        self._sync_strip()
+        self._update_actions()
+        if unlisted:
+            self._report_unlisted(root, unlisted)
+
     def _report_unlisted(self, root: Path, unlisted: list[tuple[Path, str]]) -> None:
         """Subfolders that could not be listed: their photos are missing from the strip."""
         names = [str(sub.relative_to(root)) if sub.is_relative_to(root) else str(sub) for sub, _ in unlisted]
@@ -709,6 +730,10 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
+        if row < 0 and self.document.is_open:  # a photo opened from elsewhere (Open Photo, Open Recent)
+            self.statusBar().showMessage(f"{self.document.path.name} is not one of the photos in the strip; "
+                                         "open its folder to go through it", 8000)
+            return
         rows = range(row + step, len(paths) if step > 0 else -1, step) if row >= 0 else range(len(paths))
         for r in rows:  # past photos that cannot be read (damaged, deleted meanwhile): each says why
             self._leave_cancelled = False
@@ -721,6 +746,8 @@ class MainWindow(QMainWindow):
             idx = self.folder_model.index(row)
             self.strip.setCurrentIndex(idx)
             self.strip.scrollTo(idx)
+        elif self.strip.selectionModel() is not None:  # the open photo is not in the strip: nothing is marked
+            self.strip.selectionModel().clear()
 
     # -- saving -------------------------------------------------------------------------------
     def save_hints(self) -> bool:
@@ -1070,6 +1097,13 @@ class MainWindow(QMainWindow):
     def reopen_last(self) -> bool:
         """Open the folder and the photo that were open last: where the work was left."""
         folder, photo = self.last_session()
+        if folder is None and photo is None:
+            s = QSettings()
+            gone = str(s.value("session/folder", "") or s.value("session/photo", "") or "")
+            self.statusBar().showMessage(f"Cannot reopen {gone or 'the last folder or photo'}: it is no longer "
+                                         "there (moved, renamed or deleted?)", 10000)
+            self.act_reopen.setEnabled(False)
+            return False
         opened = False
         if folder is not None:
             recursive = bool(QSettings().value("session/recursive", False, type=bool))

@@ -177,6 +177,7 @@ def build_actions(win: MainWindow) -> None:
                            checkable=True)
     win.act_recursive.setChecked(bool(QSettings().value("folder/recursive", False, type=bool)))
     win.act_recursive.toggled.connect(lambda on: QSettings().setValue("folder/recursive", on))
+    win.act_recursive.toggled.connect(win.relist_folder)
     win.act_save = a("&Save Hints", win.save_hints, QKeySequence.StandardKey.Save,
                       "Save the hints next to the photo (photo.jpg.colorstudio.json)", sp.SP_DialogSaveButton)
     win.act_save_as = a("Save Hints &As…", win.save_hints_as, "Ctrl+Shift+S", "Save the hints to another file")

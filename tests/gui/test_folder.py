@@ -739,3 +739,85 @@ def test_a_hints_file_changed_by_another_program_is_read_again_or_asked_about(ma
     answer(QMessageBox.StandardButton.Save)
     assert win.save_hints() and len(load_hints(sidecar_path(a))) == 3 and not win.document.dirty
     assert win.save_hints() and len(asked) == 2  # our own save is no change by another program
+
+
+def _pixels(img: QImage) -> np.ndarray:
+    rgb = img.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(rgb.constBits(), np.uint8, count=rgb.sizeInBytes()).reshape(rgb.height(), -1)
+    return rows[:, :rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3).copy()
+
+
+def test_a_rescanned_photo_gets_a_new_thumbnail_when_the_folder_is_opened_again(
+        make_window, fake_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    root = tmp_path / "roll"
+    root.mkdir()
+    write_gray(root / "a.png", 120, 90)
+    Image.fromarray(np.full((90, 120), 20, np.uint8), "L").save(root / "b.png")  # a dark, failed scan
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    model = win.folder_model
+    model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: str(root / "b.png") in model._thumbs, timeout=10000)
+    old = _pixels(model._thumbs[str(root / "b.png")])
+    # The archivist rescans b.png (a bright frame) and opens the folder again (File > Open Folder).
+    Image.fromarray(np.full((90, 120), 230, np.uint8), "L").save(root / "b.png")
+    st = (root / "b.png").stat()
+    os.utime(root / "b.png", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert win.open_folder(root)
+    img = model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
+    qtbot.wait(1000)
+    img = model.data(model.index(1), Qt.ItemDataRole.DecorationRole)
+    centre = _pixels(img)[50:60, 50:60].mean()
+    assert centre > 150, f"the strip still shows the old scan's thumbnail (centre {centre:.0f}, old {old[50:60, 50:60].mean():.0f})"
+
+
+def test_reopen_last_says_why_when_the_folder_was_renamed(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                          messages) -> None:
+    root = tmp_path / "roll"
+    root.mkdir()
+    write_gray(root / "a.png", 120, 90)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    win.close()
+    again = make_window(fake_engine)  # the next day: Reopen Last is offered
+    assert again.act_reopen.isEnabled()
+    root.rename(tmp_path / "roll 1962")  # renamed meanwhile (a file manager, a NAS)
+    assert not again.reopen_last()
+    assert f"Cannot reopen {root}" in again.statusBar().currentMessage() and not again.act_reopen.isEnabled()
+
+
+def test_include_subfolders_lists_the_open_folder_again(make_window, fake_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    root = tmp_path / "roll"
+    (root / "1962").mkdir(parents=True)
+    write_gray(root / "a.png", 120, 90)
+    write_gray(root / "1962" / "b.png", 120, 90)
+    win = make_window(fake_engine)
+    win.act_recursive.setChecked(False)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    win.add_hint_at(0.5, 0.5)  # unsaved work on the open photo
+    win.act_recursive.setChecked(True)  # File > Include Subfolders, with the folder open
+    assert [p.name for p in win.folder_model.paths] == ["b.png", "a.png"] and "(2)" in win.photos_dock.windowTitle()
+    assert win.document.path.name == "a.png" and len(win.document.hints) == 1 and win.strip.currentIndex().row() == 1
+    win.act_recursive.setChecked(False)
+    assert [p.name for p in win.folder_model.paths] == ["a.png"]
+
+
+def test_next_photo_after_opening_a_photo_from_elsewhere_stays(make_window, fake_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    roll, other = tmp_path / "roll", tmp_path / "other"
+    for folder, names in ((roll, ("a.png", "b.png", "c.png")), (other, ("x.png",))):
+        folder.mkdir()
+        for n in names:
+            write_gray(folder / n, 120, 90)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll)
+    win.next_photo()
+    assert win.document.path.name == "b.png" and [p.name for p in win.strip.selected_paths()] == ["b.png"]
+    win.open_path(str(other / "x.png"))  # File > Open Recent
+    assert win.strip.selected_paths() == []  # Colorize Selected / Paste to Selected: not b.png
+    win.next_photo()  # before: the first photo of the strip's folder, a.png
+    assert win.document.path.name == "x.png" and "not one of the photos in the strip" in \
+        win.statusBar().currentMessage()
