@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ModelFileError(f"{p}: no such model file")
     if p.stat().st_size == 0:
         raise ModelFileError(f"{p}: model file is empty")
+    _check_zip(p)
     try:
         with warnings.catch_warnings():  # torch warns on odd pickle protocols: the error below says enough
             warnings.simplefilter("ignore")
@@ -68,6 +70,22 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ModelFileError(f"{p}: not a model file (expected a dictionary of weights)")
     return data
+
+
+def _check_zip(p: Path) -> None:
+    """A model file is a zip archive (torch.save's format); torch reads its members without checking
+    their checksums, so a damaged file (a bad download, a failing disk) would load and colour
+    wrongly. Every member's CRC is checked first: milliseconds for a few MB."""
+    if not zipfile.is_zipfile(p):
+        return  # the legacy format: torch.load says what is wrong with it
+    try:
+        with zipfile.ZipFile(p) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ModelFileError(f"{p}: not a readable model file (corrupt or truncated: {_first_line(exc)})") from None
+    if bad is not None:
+        raise ModelFileError(f"{p}: corrupt model file (a checksum does not match, in {bad}); "
+                             "download or copy it again") from None
 
 
 def _first_line(exc: BaseException) -> str:

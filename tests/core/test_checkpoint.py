@@ -509,3 +509,20 @@ def test_published_file_with_a_missing_key_is_refused_by_load_model(
     message = expect_refused(path, "not the SIGGRAPH 2017")
     assert "model8.3.bias" in message
     assert os.path.getsize(path) > 1_000_000
+
+
+def test_a_damaged_model_file_is_refused_not_loaded(tiny_file: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tiny_file) as archive:  # the largest tensor's stored bytes
+        info = max(archive.infolist(), key=lambda i: i.compress_size)
+    data = bytearray(tiny_file.read_bytes())
+    with open(tiny_file, "rb") as f:  # its data starts after the local header (30 bytes, name, extra)
+        f.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+    middle = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+    data[middle:middle + 8] = bytes(b ^ 0x5A for b in data[middle:middle + 8])  # bit rot, a bad download
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"damaged\.pt: corrupt model file \(a checksum does not match"):
+        load_model(damaged)
