@@ -90,7 +90,10 @@ def _levin_cached(path: Path, lum: np.ndarray, hints: list[Hint], n: int, cache:
     key = None
     if cache is not None:
         digest = hashlib.sha1(path.read_bytes()).hexdigest()[:16]
-        key = cache / f"levin-{PROTOCOL}-{digest}-{n}.npy"
+        # the hints too: they are seeded by the photo's place in its folder, which another folder
+        # (or one photo more) changes
+        drawn = hashlib.sha1(repr([(h.x, h.y, h.rgb, h.size) for h in hints]).encode()).hexdigest()[:12]
+        key = cache / f"levin-{PROTOCOL}-{digest}-{n}-{drawn}.npy"
         if key.exists():
             try:
                 return np.load(key).astype(np.float32)
@@ -110,6 +113,8 @@ def _levin_cached(path: Path, lum: np.ndarray, hints: list[Hint], n: int, cache:
 def select_photos(folder: str | Path, every: int = 1, limit: int = 0) -> list[tuple[int, Path]]:
     """(index, path) of the photos an evaluation scores: every N-th, at most `limit`.
     The index in the whole folder seeds each photo's hints (eval_hints)."""
+    if limit < 0 or every < 1:
+        raise ValueError(f"--limit must be 0 (all) or more and --every 1 or more, got {limit} and {every}")
     chosen = list(enumerate(list_photos(folder)))[::max(1, every)]
     if limit:
         chosen = chosen[:limit]
@@ -134,6 +139,8 @@ def evaluate(
     levin: bool = True, every: int = 1,
 ) -> dict[str, Any]:
     """Score engines (name -> Engine) and the baselines. Returns {"psnr": {method: {n: mean}}, ...}."""
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
+        raise ValueError(f"hint counts must be whole numbers from 0, got {list(counts)}")
     chosen = select_photos(folder, every, limit)
     methods = (["grayscale"] + (["levin"] if levin else []) if baselines else []) + list(engines)
     scores = {m: Scores() for m in methods}
@@ -143,6 +150,9 @@ def evaluate(
         rgb = read_colour_photo(path)
         if rgb is None:
             continue
+        if min(rgb.shape[:2]) < PATCH:
+            raise ValueError(f"{path}: {rgb.shape[1]} x {rgb.shape[0]} pixels, smaller than the {PATCH} px "
+                             "patch each hint reveals")
         lab = rgb_to_lab(rgb)
         lum = lab[..., 0]
         truth_colour.append(colourfulness(rgb))
@@ -164,6 +174,8 @@ def evaluate(
             print(f"\reval: {done + 1}/{len(chosen)} photos, {el:.0f} s", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
+    if not truth_colour:
+        raise ValueError(f"{folder}: no colour photos to evaluate ({len(chosen)} gray photos skipped)")
     ref = float(np.mean(truth_colour)) if truth_colour else float("nan")
     return {
         "photos": len(truth_colour),
@@ -220,10 +232,15 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.json and not Path(args.json).expanduser().parent.is_dir():
+        raise ValueError(f"--json {args.json}: the folder {Path(args.json).parent} does not exist")
     models = args.models or ["default"]
     engines = {}
     for m in models:
         name = m if m in ("default", "quality") else Path(m).stem
+        base, k = name, 2
+        while name in engines:  # two files named alike: two rows
+            name, k = f"{base} ({k})", k + 1
         engines[name] = load_engine(m, device=args.device or "auto", working_size=args.size, vividness=args.vividness,
                                     trust_hints=args.trust_hints, hint_correction=args.hint_correction,
                                     native_size=args.native_size)

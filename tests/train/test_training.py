@@ -489,3 +489,52 @@ def test_the_calibration_grid_fades_photos_keeping_their_lightness() -> None:
     lab, lab_a = rgb_to_lab(rgb), rgb_to_lab(a)
     assert np.abs(lab_a[..., 0] - lab[..., 0]).max() < 1.0  # the grayscale input is unchanged
     assert np.abs(lab_a[..., 1:] - lab[..., 1:]).mean() > 0.5
+
+
+def test_the_levin_cache_is_keyed_by_the_hints_drawn_not_only_the_photo(tmp_path: Path, tiny_engine) -> None:  # noqa: ANN001
+    import shutil
+
+    a = _make_photos(tmp_path / "a", n=2, size=48)
+    b = tmp_path / "b"
+    b.mkdir()
+    first = sorted(a.iterdir())[0]
+    shutil.copy(first, b / "z.png")  # the same photo, second in folder b: other hints
+    shutil.copy(sorted(a.iterdir())[1], b / "a.png")
+    cache = tmp_path / "c"
+    evaluate(a, {}, counts=(10,), progress=False, levin_cache=cache)
+    cached = evaluate(b, {}, counts=(10,), progress=False, levin_cache=cache)["psnr"]["levin"][10]
+    fresh = evaluate(b, {}, counts=(10,), progress=False, levin_cache=tmp_path / "fresh")["psnr"]["levin"][10]
+    assert cached == pytest.approx(fresh, abs=1e-6)
+
+
+def test_eval_refuses_what_it_cannot_score_with_a_reason(tmp_path: Path, tiny_engine, capsys) -> None:  # noqa: ANN001
+    from colorstudio.cli import main
+
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    Image.fromarray(np.full((40, 40), 100, np.uint8)).save(gray / "g.png")
+    with pytest.raises(ValueError, match="no colour photos to evaluate"):
+        evaluate(gray, {"tiny": tiny_engine}, counts=(0,), progress=False)
+    photos = _make_photos(tmp_path / "val", n=2, size=40)
+    with pytest.raises(ValueError, match="hint counts must be whole numbers"):
+        evaluate(photos, {}, counts=(-1,), progress=False)
+    with pytest.raises(ValueError, match="--limit must be 0"):
+        evaluate(photos, {}, counts=(0,), limit=-1, progress=False)
+    code = main(["eval", "--data", str(photos), "--no-levin", "--json", str(tmp_path / "nope" / "r.json")])
+    assert code != 0 and "nope" in capsys.readouterr().err
+
+
+def test_eval_of_two_model_files_named_alike_gives_two_rows(tmp_path: Path, tiny_model_path: Path) -> None:
+    import json
+    import shutil
+
+    from colorstudio.cli import main
+
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        shutil.copy(tiny_model_path, tmp_path / d / "m.pt")
+    photos = _make_photos(tmp_path / "val", n=1, size=40)
+    out = tmp_path / "r.json"
+    assert main(["eval", "--data", str(photos), "--counts", "0", "--no-baselines", "--json", str(out),
+                 "--model", str(tmp_path / "a" / "m.pt"), "--model", str(tmp_path / "b" / "m.pt")]) == 0
+    assert set(json.loads(out.read_text())["psnr"]) == {"m", "m (2)"}
