@@ -127,6 +127,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     max_px = max(1, int(args.max_megapixels * 1e6))
     image = read_image(src, max_pixels=max_px)
     stored = PhotoHints()
+    if args.hints is not None and not str(args.hints).strip():
+        raise CliError("--hints: an empty file name; give the hints file, or leave --hints out for the sidecar")
     if args.hints:
         stored = load_photo_hints(args.hints)
     elif not args.no_hints and (side := find_hints_file(src)) is not None:

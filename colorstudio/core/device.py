@@ -11,8 +11,8 @@ _PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    if isinstance(name, torch.device):
-        return name
+    if isinstance(name, torch.device):  # checked as its name is: "cuda" without a GPU says so
+        name = str(name)
     if name is None:
         name = "auto"
     if not isinstance(name, str):

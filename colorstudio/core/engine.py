@@ -13,6 +13,7 @@ which follows dense hints more closely, takes over as hints are added.
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 import sys
 import threading
@@ -75,12 +76,15 @@ def check_image(image: Any) -> np.ndarray:
     """Validate an input image array: uint8/uint16, (H, W), (H, W, 3) or (H, W, 4)."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype.kind == "u" and image.dtype.itemsize in (1, 2) and not image.dtype.isnative:
+        image = image.astype(image.dtype.newbyteorder("="))  # big-endian 16-bit (raw scanner data, FITS)
     if image.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"image must be uint8 or uint16, got dtype {image.dtype}")
     if image.ndim == 3 and image.shape[2] in (3, 4):
         pass
     elif image.ndim != 2:
-        raise ValueError(f"image must be shaped (H, W) or (H, W, 3), got shape {image.shape}")
+        raise ValueError(f"image must be shaped (H, W), (H, W, 3) or (H, W, 4) (alpha is not used), "
+                         f"got shape {image.shape}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError(f"image must have at least one pixel, got shape {image.shape}")
     return image
@@ -241,8 +245,14 @@ class Engine:
                 lum_full: np.ndarray | None = None) -> Prediction:
         """Run the network on `image` with `hints` at the working size (cached for repeated calls)."""
         image = check_image(image)
-        photo = self._photo(image, int(working_size or self.working_size), lum_full)
+        photo = self._photo(image, self._size_of_call(working_size), lum_full)
         return self._predict(photo, validate_hints(hints))
+
+    def _size_of_call(self, working_size: Any) -> int:
+        """A call's working size: the engine's, or one given (checked like the engine's own)."""
+        if working_size is None:
+            return self.working_size
+        return _pixel_size("working_size", working_size, "an integer >= 16 (or None: the engine's)")
 
     def _hint_tensors(self, photo: _Photo, hints: tuple[Hint, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """Hint chroma (1, 2, h', w') and mask (1, 1, h', w') at one of a photo's sizes, padded, on the device."""
@@ -311,7 +321,7 @@ class Engine:
         hints = validate_hints(hints)
         big = image.shape[0] * image.shape[1] > _KEEP_FULL_PIXELS  # its full-resolution L is not kept
         lum_full = _lightness_of(image) if big else None
-        photo = self._photo(image, int(working_size or self.working_size), lum_full)
+        photo = self._photo(image, self._size_of_call(working_size), lum_full)
         pred = self._predict(photo, hints)
         return compose(photo.lum_full if lum_full is None else lum_full, pred, image.dtype, saturation)
 
@@ -351,12 +361,19 @@ class Engine:
         return compose(_lightness_of(part), pred, full.dtype, float(saturation), window=window)
 
     def suggest(self, image: np.ndarray, hints: Sequence[Hint], x: float, y: float, k: int = 8) -> list[tuple[int, int, int]]:
-        """The k most likely sRGB colours at normalised point (x, y), most likely first."""
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        """The k most likely sRGB colours at normalised point (x, y), most likely first (at most k:
+        colours too close to one already listed are left out, so a nearly white spot may give few)."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be a positive integer, got {k!r}")
+        if k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = int(k)
         for name, v in (("x", x), ("y", y)):
-            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+            if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.integer, np.floating)):
+                raise TypeError(f"{name} must be a number in [0, 1], got {v!r}")
+            if not 0.0 <= float(v) <= 1.0:  # also NaN
                 raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
+        x, y = float(x), float(y)
         pred = self.predict(image, hints)
         h, w = pred.lum.shape
         row, col = min(h - 1, int(y * h)), min(w - 1, int(x * w))
@@ -466,8 +483,13 @@ def load_engine(model: str | os.PathLike[str] | None = None, device: str = "auto
 
     def make(on: torch.device) -> Engine:
         net, meta = load_model(path)
-        return Engine(net, on, working_size, meta=meta, name=str(name), vividness=vividness, trust_hints=trust_hints,
-                      hint_correction=hint_correction, native_size=native_size)
+        settings = dict(vividness=vividness, trust_hints=trust_hints, hint_correction=hint_correction,
+                        native_size=native_size)
+        try:
+            return Engine(net, on, working_size, meta=meta, name=str(name), **settings)
+        except ValueError as exc:
+            Engine(net, on, working_size, meta={}, name=str(name), **settings)  # the caller's values: their error
+            raise ModelFileError(f"{path}: invalid setting in the model file: {exc}") from None
 
     if dev.type == "cpu" or not (isinstance(device, str) and device.strip().lower() == "auto"):
         return make(dev)

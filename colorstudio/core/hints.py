@@ -59,8 +59,8 @@ class Hint:
         if not (0.0 < self.size <= 1.0):
             raise ValueError(f"Hint.size must be in (0, 1], got {self.size}")
         rgb = self.rgb
-        if isinstance(rgb, str) or not isinstance(rgb, Iterable):
-            raise TypeError(f"Hint.rgb must be a triple of ints 0..255, got {rgb!r}")
+        if isinstance(rgb, (str, bytes)) or not isinstance(rgb, (Sequence, np.ndarray)):  # a set has no order
+            raise TypeError(f"Hint.rgb must be a triple of ints 0..255 (a tuple or list), got {rgb!r}")
         rgb = tuple(rgb)
         if len(rgb) != 3 or any(
             isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= int(c) <= 255 for c in rgb
@@ -224,6 +224,8 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
     (and adding `extra`'s). `saturation`, when given, is stored as the file's "saturation"
     (None keeps the file's, if any)."""
     p = Path(path)
+    if len(hints) > MAX_HINTS:  # the file could not be read back: refuse it, and keep the one there
+        raise ValueError(f"{p}: {len(hints)} hints, more than a hints file holds ({MAX_HINTS})")
     extra = dict(extra or {})
     if p.exists():
         try:

@@ -361,6 +361,8 @@ def prepare(case: str, photo: Path, out_dir: Path, tiny_model_path: Path, tmp_pa
         return args, f"{photo}: refusing to overwrite the input photo"
     if case == "negative saturation":
         return args + ["--saturation", "-1"], "saturation"
+    if case == "empty --hints":
+        return args + ["--hints", ""], "--hints: an empty file name"
     if case == "saturation past the most":
         return args + ["--saturation", "1e9"], "--saturation must be a number from 0 to 4"
     if case == "max-megapixels not a number":
@@ -373,7 +375,7 @@ def prepare(case: str, photo: Path, out_dir: Path, tiny_model_path: Path, tmp_pa
 
 
 BAD_CASES = ["missing input", "input is a folder", "empty input", "truncated png", "truncated jpeg", "text named .jpg",
-             "over --max-megapixels", "header claims 100k x 100k", "saturation past the most", "invalid sidecar", "hints not JSON",
+             "over --max-megapixels", "header claims 100k x 100k", "saturation past the most", "empty --hints", "invalid sidecar", "hints not JSON",
              "hints wrong version", "hints bad colour", "hints file missing", "unknown device", "model missing",
              "model empty", "model truncated", "model of another network", "model weights do not fit",
              "model that would run code", "output folder missing", "output is a folder", "output is a folder without a suffix",

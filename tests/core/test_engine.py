@@ -240,8 +240,52 @@ def test_suggest_first_colour_is_the_one_shown(tiny_engine: Engine) -> None:
 def test_suggest_bad_arguments(tiny_engine: Engine, gray_photo: np.ndarray, kwargs: dict, match: str) -> None:
     args = {"x": 0.5, "y": 0.5, "k": 4}
     args.update(kwargs)
-    with pytest.raises(ValueError, match=match):
+    wrong_type = isinstance(args["k"], (bool, float)) or isinstance(args["y"], str)
+    with pytest.raises(TypeError if wrong_type else ValueError, match=match):
         tiny_engine.suggest(gray_photo, [], args["x"], args["y"], k=args["k"])
+
+
+def test_suggest_takes_numpy_numbers_as_hint_does(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    want = tiny_engine.suggest(gray_photo, [], 0.5, 0.25, k=4)
+    assert tiny_engine.suggest(gray_photo, [], np.float32(0.5), np.float64(0.25), k=np.int64(4)) == want
+    assert tiny_engine.suggest(gray_photo, [], np.int64(0), 0.25, k=2) == tiny_engine.suggest(gray_photo, [], 0.0,
+                                                                                             0.25, k=2)
+
+
+def test_a_big_endian_16_bit_image_is_a_16_bit_image(tiny_engine: Engine, gray_photo: np.ndarray) -> None:
+    native = gray_photo.astype(np.uint16) * 257
+    out = tiny_engine.colorize(native.astype(">u2"))
+    np.testing.assert_array_equal(out, tiny_engine.colorize(native))
+    assert out.dtype == np.uint16
+
+
+@pytest.mark.parametrize("size", [0, -5, 3.7, "big", True])
+def test_a_calls_working_size_is_checked_like_the_engines(tiny_engine: Engine, gray_photo: np.ndarray,
+                                                         size: object) -> None:
+    with pytest.raises(ValueError, match="working_size must be an integer >= 16"):
+        tiny_engine.colorize(gray_photo, working_size=size)  # type: ignore[arg-type]
+
+
+def test_a_bad_setting_in_a_model_file_names_the_file(tiny_model_path: Path, tmp_path: Path) -> None:
+    import torch
+
+    data = torch.load(tiny_model_path, weights_only=True)
+    data["meta"]["vividness"] = -1.0
+    bad = tmp_path / "odd.pt"
+    torch.save(data, bad)
+    with pytest.raises(ModelFileError, match=r"odd\.pt: invalid setting in the model file: vividness"):
+        load_engine(bad, device="cpu")
+    with pytest.raises(ValueError, match="vividness") as caught:  # the caller's own value: their error
+        load_engine(tiny_model_path, device="cpu", vividness=-1.0)
+    assert not isinstance(caught.value, ModelFileError)
+
+
+def test_a_torch_device_is_checked_as_its_name_is(tiny_model_path: Path) -> None:
+    import torch
+
+    assert load_engine(tiny_model_path, device=torch.device("cpu")).device.type == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'meta'"):
+        load_engine(tiny_model_path, device=torch.device("meta"))
 
 
 # -- bad input -----------------------------------------------------------------------------

@@ -557,3 +557,21 @@ def test_an_invalid_saturation_is_refused_naming_the_file(tmp_path: Path, value:
     p.write_text(json.dumps({"format": "colorstudio.hints", "version": 1, "hints": [], "saturation": value}))
     with pytest.raises(HintsFileError, match=f"{p.name}.*'saturation' must be a number from 0 to 4"):
         load_photo_hints(p)
+
+
+def test_more_hints_than_a_file_holds_are_refused_and_the_file_kept(tmp_path: Path) -> None:
+    from colorstudio.core.hints import MAX_HINTS
+
+    path = tmp_path / "photo.jpg.colorstudio.json"
+    save_hints(path, [Hint(0.5, 0.5, (1, 2, 3))])
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=rf"more than a hints file holds \({MAX_HINTS}\)"):
+        save_hints(path, [Hint(0.5, 0.5, (1, 2, 3))] * (MAX_HINTS + 1))
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("rgb", [{180, 40, 35}, {180: 0, 40: 0, 35: 0}, b"abc"])
+def test_a_hint_colour_must_be_an_ordered_triple(rgb: object) -> None:
+    with pytest.raises(TypeError, match="Hint.rgb must be a triple"):
+        Hint(0.5, 0.5, rgb)  # type: ignore[arg-type]
+    assert Hint(0.5, 0.5, np.array([180, 40, 35])).rgb == Hint(0.5, 0.5, [180, 40, 35]).rgb == (180, 40, 35)
