@@ -680,3 +680,11 @@ def test_auto_passes_over_a_gpu_that_fails_its_test_run(
     Image.fromarray(gray_photo).save(src)
     assert main(["colorize", str(src), "-o", str(src.with_name("c.png")), "--model", str(tiny_model_path)]) == 0
     assert "note: the GPU (meta) failed a test run" in capsys.readouterr().err
+
+
+def test_16_bit_output_keeps_the_lightness_of_saturated_shadows(tiny_engine: Engine) -> None:
+    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (48, 1))  # black to white
+    hints = [Hint(x, y, rgb) for x in (0.05, 0.3, 0.6) for y, rgb in ((0.25, (0, 0, 255)), (0.75, (255, 0, 40)))]
+    out = tiny_engine.colorize(ramp, hints)
+    assert out.dtype == np.uint16
+    assert np.abs(lightness(out) - lightness(ramp)).max() < 0.01  # about a 16-bit code; it was 0.08
