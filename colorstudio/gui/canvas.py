@@ -70,8 +70,10 @@ class ViewState(QObject):
         self.changed.emit()
 
     def set_view(self, scale: float, center: QPointF) -> None:
+        """A view at `scale` (the caller keeps it in bounds: zoom_at) around `center`. A pan
+        keeps the scale it has, the fit's of a tiny or a very wide photo included."""
         self.fit = False
-        self.scale = min(MAX_SCALE, max(MIN_SCALE, scale))
+        self.scale = scale
         self.center = QPointF(center)
         self.changed.emit()
 
@@ -113,6 +115,7 @@ class Canvas(QWidget):
         self._press_button = Qt.MouseButton.NoButton
         self._drag_index = -1
         self._alone = False  # Ctrl held at the press: the drag moves one hint of a stroke
+        self._grab = QPointF()  # the press's offset from the dragged hint's centre, widget pixels
         self._dragging = False
         self._panning = False
         self._pan_origin: tuple[QPointF, float, QPointF] | None = None
@@ -265,7 +268,9 @@ class Canvas(QWidget):
         pos = QPointF(self.width() / 2, self.height() / 2) if pos is None else pos
         s0, ox, oy = self.transform()
         u = QPointF((pos.x() - ox) / s0, (pos.y() - oy) / s0)
-        s = min(MAX_SCALE, max(MIN_SCALE, s0 * factor))
+        # Within MIN_SCALE..MAX_SCALE, widened to the scale it is at (the fit of a 4 x 4 photo is
+        # beyond 3200 %, that of a 60000 px panorama below 1 %): zooming in never shrinks, out never grows.
+        s = min(max(MAX_SCALE, s0), max(min(MIN_SCALE, s0), s0 * factor))
         center = QPointF(u.x() + (self.width() / 2 - pos.x()) / s, u.y() + (self.height() / 2 - pos.y()) / s)
         self.view.set_view(s, center)
 
@@ -277,9 +282,16 @@ class Canvas(QWidget):
         center = QPointF((self.width() / 2 - ox) / s0, (self.height() / 2 - oy) / s0)
         self.view.set_view(1.0 / self.devicePixelRatioF(), center)
 
-    def _split_x(self) -> float:
+    def _split_span(self) -> tuple[float, float]:
+        """(left, width) of the part of the photo on screen: the split is a fraction of it, so
+        zoomed in on a face, the before/after line is on that face, not somewhere off screen."""
         r = self.image_rect()
-        return r.left() + self.split * r.width()
+        left, right = max(r.left(), 0.0), min(r.right(), float(self.width()))
+        return (left, right - left) if right > left else (r.left(), r.width())
+
+    def _split_x(self) -> float:
+        left, width = self._split_span()
+        return left + self.split * width
 
     # -- painting ---------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
@@ -404,6 +416,8 @@ class Canvas(QWidget):
             return
         if i >= 0:
             self._drag_index = i
+            # where on the marker it was grabbed: the hint keeps that offset under the pointer
+            self._grab = pos - self.image_to_widget(self._hints[i].x, self._hints[i].y)
             self.select_requested.emit(i)
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
@@ -424,14 +438,14 @@ class Canvas(QWidget):
             x, y = self.widget_to_image(pos)
             self.stroke_extended.emit(min(1.0, max(0.0, x)), min(1.0, max(0.0, y)))
         elif self._split_drag:
-            r = self.image_rect()
-            if r.width() > 0:
-                self.set_split((pos.x() - r.left()) / r.width())
+            left, width = self._split_span()
+            if width > 0:
+                self.set_split((pos.x() - left) / width)
                 self.split_changed.emit(self.split)
         elif self._drag_index >= 0:
             if moved or self._dragging:
                 self._dragging = True
-                x, y = self.widget_to_image(pos)
+                x, y = self.widget_to_image(pos - self._grab)
                 self.move_requested.emit(self._drag_index, min(1.0, max(0.0, x)), min(1.0, max(0.0, y)), self._alone)
         elif self._panning or (moved and self._press_button == Qt.MouseButton.LeftButton):
             if not self._panning:

@@ -44,7 +44,7 @@ from .canvas import Canvas, ViewState, array_to_qimage
 from .document import photo_key
 from .folder import PhotoListModel, PhotoStrip
 from .session import PhotoSession
-from .workers import InferenceController
+from .workers import InferenceController, describe_engine
 
 DETAIL_DELAY_MS = 120  # the view or result must rest this long before a full-detail render
 
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self.view.changed.connect(self._show_zoom)
         self.canvas.resized.connect(self._show_zoom)
         self.hint_panel.select_requested.connect(self.select_hint)
-        self.hint_panel.remove_requested.connect(self.remove_hint)
+        self.hint_panel.remove_requested.connect(self._remove_from_list)
         self.hint_panel.clear_requested.connect(self.clear_hints)
         self.colour_panel.colour_chosen.connect(self._colour_chosen)
         self.colour_panel.new_hint_mode_changed.connect(self._new_hint_mode_changed)
@@ -205,6 +205,8 @@ class MainWindow(QMainWindow):
         ctl.export_failed.connect(self._export_failed)
         ctl.engine_ready.connect(self._engine_ready)
         ctl.engine_failed.connect(self._engine_failed)
+        if ctl.engine is not None:  # given ready-made (embedding, tests): no load will announce it
+            self._engine_ready(describe_engine(ctl.engine))
         ctl.busy_changed.connect(self.busy.setVisible)
         self.strip.open_requested.connect(self._open_from_strip)
         self.undo_group.indexChanged.connect(lambda _i: self._update_actions())
@@ -371,7 +373,21 @@ class MainWindow(QMainWindow):
 
     def delete_selected(self) -> None:
         if self._selected >= 0:
-            self.remove_hint(self._selected)
+            if self.hint_panel.list.hasFocus():
+                self._remove_from_list(self._selected)
+            else:
+                self.remove_hint(self._selected)
+
+    def _remove_from_list(self, index: int) -> None:
+        """Delete from the hint list (its button, or Delete there): the row that takes the
+        deleted one's place is selected, so Delete, Delete, Delete goes down the list."""
+        if not 0 <= index < len(self.document.hints):
+            return
+        row = next((r for r, members in enumerate(commands.rows(self.document.hints)) if index in members), 0)
+        self.remove_hint(index)
+        rows = commands.rows(self.document.hints)
+        if rows:
+            self.select_hint(rows[min(row, len(rows) - 1)][0])
 
     def clear_hints(self) -> None:
         if self.document.hints:
@@ -1141,16 +1157,26 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("Clear list", lambda: QSettings().setValue("recent_files", []))
 
     # -- window events -------------------------------------------------------------------------
+    @staticmethod
+    def _dropped(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        """The dropped photos and folders (other files are passed over)."""
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()] \
+            if event.mimeData().hasUrls() else []
+        return [p for p in paths if p.is_dir() or p.suffix.lower() in READ_SUFFIXES]
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if self._dropped(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                event.acceptProposedAction()
-                self.open_path(url.toLocalFile())
-                return
+        dropped = self._dropped(event)
+        if not dropped:
+            self.statusBar().showMessage("Nothing to open there: drop a photo or a folder", 8000)
+            return
+        event.acceptProposedAction()
+        if self.open_path(str(dropped[0])) and len(dropped) > 1:
+            self.statusBar().showMessage(f"Opened {dropped[0].name}; to work through several photos, "
+                                         f"drop their folder ({len(dropped) - 1} more were dropped)", 10000)
 
     def _first_size(self) -> QSize:
         """1360 x 900, or less on a smaller screen (a 1366 x 768 laptop): the whole window,

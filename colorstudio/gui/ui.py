@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QResizeEvent
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -31,6 +31,18 @@ from .panels import ColourPanel, HintListPanel
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+
+class HistorySpinBox(QDoubleSpinBox):
+    """A spin box that leaves Undo and Redo to the window: its text field would take Ctrl+Z for
+    its own (empty) typing history, and the hint resize just made could not be undone from it."""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
+            event.ignore()  # not the field's: the window's Undo / Redo shortcut runs
+            return True
+        return super().event(event)
 
 
 class ResettingSlider(QSlider):
@@ -298,7 +310,7 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     vb.addActions([win.act_split, win.act_markers, win.act_fit, win.act_actual])
     vb.addSeparator()
     vb.addWidget(QLabel(" Hint size "))
-    win.size_spin = QDoubleSpinBox()
+    win.size_spin = HistorySpinBox()
     win.size_spin.setRange(0.3, 15.0)
     win.size_spin.setSingleStep(0.5)
     win.size_spin.setDecimals(1)

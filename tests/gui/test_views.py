@@ -1,0 +1,121 @@
+"""The views a photographer works in all day: zoom and pan at the extremes, the split line
+when zoomed in, grabbing a marker off-centre, keys in the size box and the hint list, drops."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from .conftest import write_gray
+
+
+def _open(make_window, fake_engine, qtbot, path):  # noqa: ANN001, ANN202
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        assert win.open_image(path)
+    return win
+
+
+@pytest.fixture
+def win(make_window, fake_engine, photo, qtbot):  # noqa: ANN001, ANN201
+    return _open(make_window, fake_engine, qtbot, photo)
+
+
+def test_zoomed_in_the_split_line_is_on_the_part_shown(win, qtbot) -> None:  # noqa: ANN001
+    win.act_split.trigger()
+    c = win.canvas
+    c.zoom_at(6.0, c.image_to_widget(0.15, 0.5))  # on the photo's left part; the middle is far off screen
+    assert 0 <= c._split_x() <= c.width()
+    x, y = int(c._split_x()), c.height() // 2
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    qtbot.mouseMove(c, pos=QPoint(x - 100, y))
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(x - 100, y))
+    assert c._split_x() == pytest.approx(x - 100, abs=1) and win.split_slider.value() == round(c.split * 1000)
+
+
+@pytest.mark.parametrize("shape, action, grows", [((4, 4), "act_zoom_in", True), ((100, 60000), "act_zoom_out", False)])
+def test_zooming_goes_the_way_asked_from_any_fit(make_window, fake_engine, qtbot, tmp_path, shape, action,  # noqa: ANN001
+                                                 grows) -> None:
+    Image.fromarray(np.full(shape, 128, np.uint8), "L").save(tmp_path / "p.png")
+    win = _open(make_window, fake_engine, qtbot, tmp_path / "p.png")
+    fit = win.canvas.transform()[0]  # 4 x 4: far beyond 3200 %; 60000 px wide: below 1 %
+    getattr(win, action).trigger()
+    after = win.canvas.transform()[0]
+    assert (after >= fit) if grows else (after <= fit)
+
+
+def test_a_pan_keeps_the_zoom(make_window, fake_engine, qtbot, tmp_path) -> None:  # noqa: ANN001
+    Image.fromarray(np.full((1, 1), 128, np.uint8), "L").save(tmp_path / "one.png")
+    win = _open(make_window, fake_engine, qtbot, tmp_path / "one.png")
+    c = win.result_canvas
+    fit = c.transform()[0]
+    start = QPoint(c.width() // 2, c.height() // 2)
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(c, pos=start + QPoint(20, 0))
+    qtbot.mouseMove(c, pos=start + QPoint(40, 0))
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=start + QPoint(40, 0))
+    assert c.transform()[0] == pytest.approx(fit)
+
+
+def test_a_hint_grabbed_off_centre_moves_as_far_as_the_pointer(win, qtbot) -> None:  # noqa: ANN001
+    win.add_hint_at(0.5, 0.5)
+    c = win.canvas
+    c.zoom_at(12.0, c.image_to_widget(0.5, 0.5))
+    s = c.transform()[0]
+    side = c._marker_side(win.document.hints[0])
+    grab = c.image_to_widget(0.5, 0.5).toPoint() + QPoint(int(side * 0.4), 0)
+    assert c.hint_at(QPointF(grab)) == 0
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=grab)
+    qtbot.mouseMove(c, pos=grab + QPoint(3, 0))
+    qtbot.mouseMove(c, pos=grab + QPoint(6, 0))
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=grab + QPoint(6, 0))
+    assert (win.document.hints[0].x - 0.5) * 128 * s == pytest.approx(6, abs=1.0)  # it jumped by half the marker
+
+
+def test_undo_and_redo_keys_work_with_the_size_box_focused(win, qtbot) -> None:  # noqa: ANN001
+    win.add_hint_at(0.3, 0.3)
+    win.select_hint(0)
+    size0 = win.document.hints[0].size
+    win.size_spin.activateWindow()
+    win.size_spin.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() in (win.size_spin, win.size_spin.lineEdit()), timeout=2000)
+    field = QApplication.focusWidget()
+    qtbot.keyClick(field, Qt.Key.Key_Up)
+    grown = win.document.hints[0].size
+    assert grown > size0
+    qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.document.hints[0].size == pytest.approx(size0)
+    qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert win.document.hints[0].size == pytest.approx(grown)
+
+
+def test_delete_in_the_hint_list_goes_down_the_list(win, qtbot) -> None:  # noqa: ANN001
+    for x in (0.2, 0.4, 0.6, 0.8):
+        win.add_hint_at(x, 0.5)
+    lst = win.hint_panel.list
+    lst.setFocus()
+    lst.setCurrentRow(1)
+    qtbot.keyClick(lst, Qt.Key.Key_Delete)
+    assert [round(h.x, 1) for h in win.document.hints] == [0.2, 0.6, 0.8] and lst.currentRow() == 1
+    qtbot.keyClick(lst, Qt.Key.Key_Delete)
+    qtbot.keyClick(lst, Qt.Key.Key_Delete)  # the last row: the one before it takes over
+    assert [round(h.x, 1) for h in win.document.hints] == [0.2] and lst.currentRow() == 0
+
+
+def test_a_drop_opens_the_first_photo_among_other_files(win, tmp_path, messages) -> None:  # noqa: ANN001
+    note = tmp_path / "notes.txt"
+    note.write_text("hello")
+    second, third = write_gray(tmp_path / "second.png", shift=20), write_gray(tmp_path / "third.png", shift=40)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(p)) for p in (note, second, third)])
+    win.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                             Qt.KeyboardModifier.NoModifier))
+    assert win.document.path.name == "second.png" and not messages
+    assert "1 more were dropped" in win.statusBar().currentMessage()
+
+
+def test_the_status_bar_names_the_device_of_an_engine_given_to_the_window(win) -> None:  # noqa: ANN001
+    assert "fake" in win.device_label.text()
