@@ -593,7 +593,7 @@ def _accept(monkeypatch, output: Path | None = None) -> list[BatchDialog]:  # no
     return shown
 
 
-def test_a_second_roll_is_not_shown_as_exported_with_the_first_rolls_results(
+def test_a_second_roll_named_like_the_first_is_neither_shown_nor_skipped_as_done(
         make_window, fake_engine, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
     roll1, roll2 = _two_rolls(tmp_path)
     _accept(monkeypatch, tmp_path / "roll1-color")
@@ -604,32 +604,15 @@ def test_a_second_roll_is_not_shown_as_exported_with_the_first_rolls_results(
     with qtbot.waitSignal(win._batch.finished, timeout=30000):
         pass
     with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(roll2)  # a different roll, never colorized
+        win.open_folder(roll2)  # a different roll, never colorized, with the same file names
     model = win.folder_model
-    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(2)] == [False, False], \
-        "roll2's photos show the ✓ badge (and roll1's results as thumbnails)"
-
-
-def test_colorize_all_on_a_second_roll_does_not_skip_frames_named_like_the_first_rolls(
-        make_window, fake_engine, tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
-    roll1, roll2 = _two_rolls(tmp_path)
-    _accept(monkeypatch, tmp_path / "roll1-color")
-    win = make_window(fake_engine)
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(roll1)
-    win.act_batch.trigger()
-    with qtbot.waitSignal(win._batch.finished, timeout=30000):
-        pass
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(roll2)
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(2)] == [False, False]  # no ✓ of roll1's
     _accept(monkeypatch, None)  # the archivist accepts the dialog as it is offered for roll2
     win.act_batch.trigger()
     with qtbot.waitSignal(win._batch.finished, timeout=30000) as blocker:
         pass
-    statuses = {r.input.name: r.status for r in blocker.args[0]}
-    offered = win._batch.thread.options.output_dir
-    assert statuses == {"IMG_0001.png": "done", "IMG_0002.png": "done"}, \
-        f"roll2 offered output {offered}; results {statuses}"
+    assert win._batch.thread.options.output_dir == tmp_path / "roll2-color"
+    assert {r.input.name: r.status for r in blocker.args[0]} == {"IMG_0001.png": "done", "IMG_0002.png": "done"}
 
 
 def test_hints_saved_while_the_batch_colorizes_that_photo_are_redone_by_the_rerun(
