@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import math
 import os
 import sys
@@ -71,6 +72,11 @@ def _add_training_parser(sub: argparse._SubParsersAction, name: str, module: str
     """Add a training subcommand; if its module cannot be imported, colorize/batch/gui still work."""
     try:
         mod = importlib.import_module(f"{__package__}.train.{module}")
+        if name == "train" and not _has_module("torch._dynamo"):
+            # torch's optimizers import its compiler (torch._dynamo) on their first step; the
+            # packaged app leaves the compiler out (packaging/trim.py), so training cannot run there.
+            raise ImportError("the packaged app leaves out torch's compiler, which training needs; "
+                              "train from a Python installation (see the README)")
     except ImportError as exc:
         # Accept any arguments (no option prefix), so the user gets this message, not a usage error.
         p = sub.add_parser(name, help=help_text, prefix_chars="\0", add_help=False)
@@ -78,6 +84,16 @@ def _add_training_parser(sub: argparse._SubParsersAction, name: str, module: str
         p.set_defaults(unavailable=f"'{name}' is not available in this installation ({exc})")
         return
     mod.add_arguments(sub.add_parser(name, help=help_text))
+
+
+def _has_module(name: str) -> bool:
+    """Whether `name` can be imported as a real module: a build that left it out may keep
+    its folder (with data files only), which Python would import as an empty namespace."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 def _settings_defaults(args: argparse.Namespace) -> None:

@@ -236,6 +236,16 @@ def test_bad_model(run: Runner, work: Path) -> None:
         check(any("model" in ln for ln in error_lines(proc)), f"gui with a {label} model did not name the model", proc)
 
 
+def test_train_unavailable(run: Runner, work: Path) -> None:
+    """The build leaves torch's compiler out (trim.py), which training needs: `train` must say
+    so in one line at once, not crash after caching the photos."""
+    proc = run.run(["train", "--data", ".", "--steps", "1"], cwd=work, timeout=120)
+    lines = error_lines(proc)
+    check(proc.returncode == 1 and len(lines) == 1 and "'train' is not available in this installation" in lines[0],
+          "train in the packaged app did not refuse in one line", proc)
+    print(f"    {lines[0]}")
+
+
 def test_no_console(run: Runner, work: Path) -> None:
     """stdout/stderr closed: the error must land in the per-user log (packaging/rthook_stdio.py)."""
     if os.name != "posix":
@@ -289,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir()
         for name, test in (("colorize with hints", test_colorize), ("GUI smoke test", test_gui),
                            ("batch", test_batch), ("missing/corrupt model", test_bad_model),
-                           ("no console", test_no_console)):
+                           ("train refused", test_train_unavailable), ("no console", test_no_console)):
             print(f"- {name}")
             test(run, work)
         after = snapshot(app_dir)

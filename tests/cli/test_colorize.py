@@ -471,3 +471,20 @@ def test_colorize_works_when_training_modules_cannot_be_imported(
     assert main(["eval", "--anything", "x"]) == 1
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'eval' is not available in this installation" in err[0]
+
+
+def test_train_says_it_is_unavailable_where_torchs_compiler_was_left_out(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged app leaves torch._dynamo out; torch's optimizers import it on their first
+    step, so `train` there crashed after caching the photos. It now says so at once."""
+    import colorstudio.cli as cli
+
+    (tmp_path / "leftover").mkdir()  # what a build that left a package out keeps: its folder, data only
+    (tmp_path / "leftover" / "config.json").write_text("{}")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cli._has_module("json") and not cli._has_module("leftover") and not cli._has_module("no_such_module")
+    real = cli._has_module
+    monkeypatch.setattr(cli, "_has_module", lambda name: False if name == "torch._dynamo" else real(name))
+    assert main(["train", "--data", str(tmp_path), "--steps", "1"]) == 1
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'train' is not available in this installation" in err[0] and "Python" in err[0]
