@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.color_torch import rgb_to_lab as rgb_to_lab_torch
+from ..core.fileio import atomic_write_text
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -38,8 +40,12 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
-def load_square(path: Path, side: int) -> np.ndarray | None:
-    """The photo's centre square at `side` px (short side resized to it), as the cache keeps it; None if unreadable."""
+GRAY = "gray"  # load_square's answer for a photo without colour: nothing to learn colour from
+
+
+def load_square(path: Path, side: int) -> np.ndarray | str | None:
+    """The photo's centre square at `side` px (short side resized to it), as the cache keeps it;
+    None if it cannot be read, GRAY if it has no colour."""
     from PIL import Image, ImageOps
 
     try:
@@ -50,14 +56,41 @@ def load_square(path: Path, side: int) -> np.ndarray | None:
             im = im.resize((max(side, round(w * s)), max(side, round(h * s))), Image.Resampling.BICUBIC)
             w, h = im.size
             left, top = (w - side) // 2, (h - side) // 2
-            return np.asarray(im.crop((left, top, left + side, top + side)), dtype=np.uint8)
-    except (OSError, ValueError):
+            arr = np.asarray(im.crop((left, top, left + side, top + side)), dtype=np.uint8)
+    except Exception:  # noqa: BLE001 - any photo that fails (a decompression bomb too) is skipped, not the run
         return None
+    spread = arr.max(axis=2).astype(np.int16) - arr.min(axis=2)
+    return GRAY if np.percentile(spread, 99) <= 3 else arr
 
 
-def _load_chunk(args: tuple[list[str], int]) -> list[np.ndarray | None]:
+def _load_chunk(args: tuple[list[str], int]) -> list[np.ndarray | str | None]:
     paths, side = args
     return [load_square(Path(p), side) for p in paths]
+
+
+def _cache_key(photos: list[Path], side: int) -> str:
+    """The cache's name: the photos' paths, sizes and times (a photo replaced under the same
+    name makes a new cache) and the side."""
+    parts = []
+    for p in photos:
+        try:
+            st = p.stat()
+            parts.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{p}|?")
+    return hashlib.sha1(("\n".join(parts) + f"|{side}").encode()).hexdigest()[:12]
+
+
+def _open_cache(data_path: Path, meta_path: Path, side: int) -> PhotoCache | None:
+    """A complete cache, or None (absent, or damaged: its size not what its meta says)."""
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        shape = tuple(int(v) for v in meta["shape"])
+        if len(shape) != 4 or shape[1:] != (side, side, 3) or data_path.stat().st_size != int(np.prod(shape)):
+            return None
+        return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=shape), data_path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass
@@ -85,37 +118,50 @@ def build_cache(
         photos = photos[:limit]
     if not photos:
         raise ValueError(f"{folder}: no photos found (looked for {sorted(IMAGE_SUFFIXES)})")
-    key = hashlib.sha1(("\n".join(str(p) for p in photos) + f"|{side}").encode()).hexdigest()[:12]
+    key = _cache_key(photos, side)
     cdir = Path(cache_dir) if cache_dir else default_cache_dir()
     cdir.mkdir(parents=True, exist_ok=True)
     data_path = cdir / f"photos-{key}.u8"
     meta_path = cdir / f"photos-{key}.json"
-    if meta_path.exists() and data_path.exists():
-        meta = json.loads(meta_path.read_text())
-        return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=tuple(meta["shape"])), data_path)
+    cached = _open_cache(data_path, meta_path, side)
+    if cached is not None:
+        return cached
+    if meta_path.exists() or data_path.exists():
+        print(f"the photo cache {data_path} is incomplete or damaged: building it again", file=sys.stderr)
 
     tmp = data_path.with_suffix(f".{os.getpid()}.part")
     out = np.memmap(tmp, np.uint8, "w+", shape=(len(photos), side, side, 3))
     chunks = [([str(p) for p in photos[i:i + 256]], side) for i in range(0, len(photos), 256)]
     n = 0
+    unreadable: list[str] = []
+    gray = 0
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         for done, results in enumerate(pool.map(_load_chunk, chunks), 1):
-            for arr in results:
-                if arr is not None:
+            for path, arr in zip(chunks[done - 1][0], results):
+                if arr is None:
+                    unreadable.append(path)
+                elif isinstance(arr, str):
+                    gray += 1
+                else:
                     out[n] = arr
                     n += 1
             if progress:
                 print(f"\rcaching photos: {min(done * 256, len(photos))}/{len(photos)}", end="", flush=True)
     if progress:
         print()
+    if unreadable or gray:
+        first = f" (e.g. {Path(unreadable[0]).name})" if unreadable else ""
+        print(f"left out: {len(unreadable)} photos that cannot be read{first}, {gray} without colour", file=sys.stderr)
     out.flush()
     del out
     if n == 0:
         tmp.unlink()
-        raise ValueError(f"{folder}: none of the photos could be decoded")
+        raise ValueError(f"{folder}: no colour photo to learn from ({len(unreadable)} unreadable, {gray} gray)")
     os.truncate(tmp, n * side * side * 3)
+    with open(tmp, "rb+") as f:  # on disk before it is named complete
+        os.fsync(f.fileno())
     os.replace(tmp, data_path)
-    meta_path.write_text(json.dumps({"shape": [n, side, side, 3], "source": str(folder), "count": n}))
+    atomic_write_text(meta_path, json.dumps({"shape": [n, side, side, 3], "source": str(folder), "count": n}))
     return PhotoCache(np.memmap(data_path, np.uint8, "r", shape=(n, side, side, 3)), data_path)
 
 

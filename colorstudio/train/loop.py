@@ -237,6 +237,19 @@ def _save_state(path: Path, model: ColorNet, opt: torch.optim.Optimizer, step: i
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _check_out(out: Path) -> None:
+    """The model file can be written, checked before any photo is read: a run must not fail at
+    its first save, its training lost."""
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; name the model file (e.g. {out / 'model.pt'})")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot create the folder {out.parent} ({exc.strerror or exc})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ValueError(f"--out {out}: the folder {out.parent} is not writable")
+
+
 def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: ModelConfig | None = None) -> dict[str, Any]:
     """Train (or resume) a model; returns a summary with the final step and losses."""
     if not 0 < cfg.scale_min <= cfg.scale_max <= 8:
@@ -248,6 +261,16 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         raise ValueError(f"the colour-shift share must be in [0, 1], got {cfg.colour_shift}")
     if cfg.workers < 0:
         raise ValueError(f"the number of batch workers must be >= 0, got {cfg.workers}")
+    for name, value, least in (("--batch", cfg.batch, 1), ("--crop", cfg.crop, 16), ("--steps", cfg.steps, 0),
+                               ("--limit-photos", cfg.limit_photos, 0)):
+        if value < least:
+            raise ValueError(f"{name} must be at least {least}, got {value}")
+    for name, value in (("--minutes", cfg.minutes), ("--schedule-minutes", cfg.schedule_minutes)):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be 0 or more, got {value}")
+    if not cfg.minutes and not cfg.steps:
+        raise ValueError("give --minutes N or --steps N")
+    _check_out(Path(cfg.out))
     rank, world, _local = _distributed()
     device = _select_device(cfg.device)
     if world > 1 and device.type == "cuda":
@@ -408,7 +431,7 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
 
 def _meta(cfg: TrainConfig, model: ColorNet, step: int, elapsed: float, device: torch.device) -> dict[str, Any]:
     return {"steps": step, "train_minutes": round(elapsed / 60, 1), "batch": cfg.batch, "crop": cfg.crop,
-            "data": str(cfg.data), "device": str(device), "preset": cfg.preset or model.config.name,
+            "data": str(cfg.data), "device": str(device), "preset": model.config.name or cfg.preset,
             "reg_loss": cfg.reg_loss if cfg.reg_loss != "huber" else f"huber {cfg.huber_delta:g}",
             **({"colour_shift": cfg.colour_shift} if cfg.colour_shift else {})}
 
@@ -496,6 +519,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.finalize:
         names = ("vividness", "vividness_fade", "trust_hints", "hint_correction", "native_size", "scale_blend")
         meta: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+        _check_out(Path(args.out))
         finalize_model(args.finalize, args.out, **meta)
         print(f"wrote {args.out}")
         return 0

@@ -48,7 +48,7 @@ def pack_photos(src: str | os.PathLike[str], dst: str | os.PathLike[str], budget
     try:
         for k, i in enumerate(order, 1):
             pixels = load_square(photos[i], side)
-            if pixels is None:  # unreadable: the cache would skip it too
+            if pixels is None or isinstance(pixels, str):  # unreadable or gray: the cache would skip it too
                 continue
             buf = io.BytesIO()
             Image.fromarray(pixels).save(buf, "WEBP", quality=quality, method=6)

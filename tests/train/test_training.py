@@ -1,6 +1,7 @@
 """Training pipeline: hint simulation, a tiny run that learns, resume, eval table."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -538,3 +539,50 @@ def test_eval_of_two_model_files_named_alike_gives_two_rows(tmp_path: Path, tiny
     assert main(["eval", "--data", str(photos), "--counts", "0", "--no-baselines", "--json", str(out),
                  "--model", str(tmp_path / "a" / "m.pt"), "--model", str(tmp_path / "b" / "m.pt")]) == 0
     assert set(json.loads(out.read_text())["psnr"]) == {"m", "m (2)"}
+
+
+def test_the_photo_cache_follows_the_photos_and_mends_itself(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    photos = _make_photos(tmp_path / "photos", n=4, size=40)
+    cache = build_cache(photos, tmp_path / "cache", side=32, workers=1, progress=False)
+    first = sorted(photos.iterdir())[0]
+    Image.fromarray(np.full((40, 40, 3), (250, 0, 0), np.uint8)).save(first)  # replaced under the same name
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
+    again = build_cache(photos, tmp_path / "cache", side=32, workers=1, progress=False)
+    assert again.path != cache.path and np.asarray(again.images[0]).reshape(-1, 3).mean(0)[0] > 200
+    # A cache cut short (a full disk, a kill) is built again, not read as garbage.
+    with open(again.path, "r+b") as f:
+        f.truncate(100)
+    mended = build_cache(photos, tmp_path / "cache", side=32, workers=1, progress=False)
+    assert len(mended) == 4 and "incomplete or damaged" in capsys.readouterr().err
+
+
+def test_photos_that_fail_or_have_no_colour_are_left_out_and_counted(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    photos = _make_photos(tmp_path / "photos", n=3, size=40)
+    Image.fromarray(np.full((40, 40), 90, np.uint8)).convert("RGB").save(photos / "gray.png")
+    bomb = photos / "bomb.png"  # a header claiming 20000 x 10000: Pillow's bomb check, not OSError
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bomb)
+    data = bytearray(bomb.read_bytes())
+    data[16:24] = (20000).to_bytes(4, "big") + (10000).to_bytes(4, "big")
+    bomb.write_bytes(bytes(data))
+    cache = build_cache(photos, tmp_path / "cache", side=32, workers=1, progress=False)
+    assert len(cache) == 3
+    assert "left out: 1 photos that cannot be read (e.g. bomb.png), 1 without colour" in capsys.readouterr().err
+    only_gray = tmp_path / "gray"
+    only_gray.mkdir()
+    (photos / "gray.png").rename(only_gray / "gray.png")
+    with pytest.raises(ValueError, match="no colour photo to learn from"):
+        build_cache(only_gray, tmp_path / "cache", side=32, workers=1, progress=False)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"batch": 0}, "--batch must be at least 1"), ({"steps": -3}, "--steps must be at least 0"),
+    ({"minutes": -1.0, "steps": 0}, "--minutes must be 0 or more"), ({"limit_photos": -4}, "--limit-photos"),
+    ({"crop": 0}, "--crop must be at least 16"), ({"out": "OUTDIR"}, "is a folder"),
+])
+def test_bad_training_settings_are_refused_before_any_photo_is_read(tmp_path: Path, change: dict,
+                                                                    match: str) -> None:
+    fields = {"data": str(tmp_path / "no photos here"), "out": str(tmp_path / "m.pt"), "steps": 2, **change}
+    if fields["out"] == "OUTDIR":
+        fields["out"] = str(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        train(TrainConfig(**fields))  # no data folder: it must fail on the setting, first
