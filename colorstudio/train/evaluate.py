@@ -232,6 +232,12 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if not args.no_levin and not args.no_baselines:
+        try:
+            import scipy.sparse  # noqa: F401 - the Levin baseline's solver
+        except ImportError:  # the packaged app leaves scipy out: say so before any photo is read
+            raise ValueError("the Levin baseline needs scipy, which this installation lacks; "
+                             "run with --no-levin") from None
     if args.json and not Path(args.json).expanduser().parent.is_dir():
         raise ValueError(f"--json {args.json}: the folder {Path(args.json).parent} does not exist")
     models = args.models or ["default"]

@@ -297,8 +297,12 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
 
     state: dict[str, Any] | None = None
     if cfg.resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state.get("format") != TRAIN_FORMAT:
+        try:
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch's reader fails in many ways on a damaged file
+            raise ValueError(f"{state_path}: cannot resume from this training state file (damaged or "
+                             f"truncated: {str(exc).strip().splitlines()[0][:160] if str(exc).strip() else exc!r})") from None
+        if not isinstance(state, dict) or state.get("format") != TRAIN_FORMAT:
             raise ValueError(f"{state_path}: not a training state file")
         model_config = ModelConfig.from_dict(state["config"])
     elif cfg.resume:
@@ -336,6 +340,8 @@ def train(cfg: TrainConfig, cache: PhotoCache | None = None, model_config: Model
         if cfg.schedule_minutes:
             schedule_s = cfg.schedule_minutes * 60
         rng = np.random.default_rng([cfg.seed, step, rank])
+        if main:
+            print(f"resuming {state_path} at step {step} ({prior_elapsed / 60:.1f} min of training)", flush=True)
     else:
         weights = class_weights(cache, rng)
         schedule_s = (cfg.schedule_minutes or cfg.minutes) * 60

@@ -586,3 +586,29 @@ def test_bad_training_settings_are_refused_before_any_photo_is_read(tmp_path: Pa
         fields["out"] = str(tmp_path)
     with pytest.raises(ValueError, match=match):
         train(TrainConfig(**fields))  # no data folder: it must fail on the setting, first
+
+
+def test_a_damaged_training_state_is_named_when_resuming(tmp_path: Path) -> None:
+    photos = _make_photos(tmp_path / "photos", n=4, size=40)
+    state = tmp_path / "m.pt.state"
+    state.write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(ValueError, match=r"m\.pt\.state: cannot resume from this training state file"):
+        train(TrainConfig(data=str(photos), out=str(tmp_path / "m.pt"), steps=2, batch=2, crop=32, resume=True,
+                          cache_dir=str(tmp_path / "cache"), device="cpu"))
+
+
+def test_eval_without_scipy_says_so_before_reading_photos(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import builtins
+
+    from colorstudio.cli import main
+
+    real = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):  # noqa: ANN001, ANN202 - the packaged app's case
+        if name.startswith("scipy"):
+            raise ImportError("No module named 'scipy'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    assert main(["eval", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "needs scipy, which this installation lacks; run with --no-levin" in capsys.readouterr().err
