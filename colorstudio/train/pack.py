@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import load_square, list_photos
+from .data import list_photos, load_square
 
 PACK_SUFFIX = ".webp"
 

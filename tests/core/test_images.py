@@ -997,7 +997,6 @@ def test_non_ascii_exif_text_is_carried_as_written(tmp_path: Path, ext: str) -> 
 
 def test_a_tiffs_profile_xmp_and_layers_are_not_copied_into_the_exif(tmp_path: Path) -> None:
     import tifffile
-
     from PIL import ImageCms
 
     icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())

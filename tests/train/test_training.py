@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from colorstudio.core.checkpoint import load_model
+from colorstudio.core.model import PRESETS, ColorNet
 from colorstudio.train.data import build_cache, sample_batch, sample_hint_count, shift_colours, simulate_hints
 from colorstudio.train.evaluate import colourfulness, eval_hints, evaluate, format_table, psnr
-from colorstudio.core.model import PRESETS, ColorNet
 from colorstudio.train.loop import TrainConfig, get_lr, train, transfer_weights
 
 
