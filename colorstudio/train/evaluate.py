@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import sys
 import time
@@ -232,12 +233,9 @@ def run_from_args(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not args.no_levin and not args.no_baselines:
-        try:
-            import scipy.sparse  # noqa: F401 - the Levin baseline's solver
-        except ImportError:  # the packaged app leaves scipy out: say so before any photo is read
-            raise ValueError("the Levin baseline needs scipy, which this installation lacks; "
-                             "run with --no-levin") from None
+    if not args.no_levin and not args.no_baselines and importlib.util.find_spec("scipy") is None:
+        # the packaged app leaves scipy (the Levin baseline's solver) out: say so before any photo is read
+        raise ValueError("the Levin baseline needs scipy, which this installation lacks; run with --no-levin")
     if args.json and not Path(args.json).expanduser().parent.is_dir():
         raise ValueError(f"--json {args.json}: the folder {Path(args.json).parent} does not exist")
     models = args.models or ["default"]

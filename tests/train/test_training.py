@@ -598,17 +598,12 @@ def test_a_damaged_training_state_is_named_when_resuming(tmp_path: Path) -> None
 
 
 def test_eval_without_scipy_says_so_before_reading_photos(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
-    import builtins
+    import importlib.util
 
     from colorstudio.cli import main
 
-    real = builtins.__import__
-
-    def no_scipy(name, *args, **kwargs):  # noqa: ANN001, ANN202 - the packaged app's case
-        if name.startswith("scipy"):
-            raise ImportError("No module named 'scipy'")
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",  # the packaged app's case
+                        lambda name, *a: None if name.split(".")[0] == "scipy" else real(name, *a))
     assert main(["eval", "--data", str(tmp_path / "nowhere")]) == 1
     assert "needs scipy, which this installation lacks; run with --no-levin" in capsys.readouterr().err
