@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -102,25 +103,58 @@ def _coerce(d: dict[str, Any]) -> Settings:
         elif isinstance(default, str) and isinstance(value, str):
             kw[f.name] = value
     s = replace(base, **kw)
-    if s.working_size < 16 or s.working_size > 4096:
+    if s.working_size < MIN_WORKING_SIZE or s.working_size > MAX_WORKING_SIZE:
         s = replace(s, working_size=base.working_size)
-    if not 0 < s.max_megapixels <= 10_000:
+    if not 0.01 <= s.max_megapixels <= 10_000:  # from 0.01 MP: a limit a message can state
         s = replace(s, max_megapixels=base.max_megapixels)
     if not 1 <= s.jpeg_quality <= 100:
         s = replace(s, jpeg_quality=base.jpeg_quality)
+    # Values a hand edit (or a moved model file) can make unusable: each falls back on its own.
+    if not _DEVICE.match(s.device.strip().lower()):
+        s = replace(s, device=base.device)
+    if s.hint_colour not in ("suggested", "current"):
+        s = replace(s, hint_colour=base.hint_colour)
+    if s.export_format not in ("jpg", "png", "tif"):  # what Preferences offers
+        s = replace(s, export_format=base.export_format)
+    for name, empty_ok in (("model", False), ("export_model", True)):
+        value = getattr(s, name)
+        if not _usable_model(value, empty_ok):
+            s = replace(s, **{name: getattr(base, name)})
     return s
+
+
+MIN_WORKING_SIZE, MAX_WORKING_SIZE = 16, 4096
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _usable_model(value: str, empty_ok: bool) -> bool:
+    """A model setting that can be loaded: a shipped name, or a model file that is there."""
+    if not value.strip():
+        return empty_ok
+    if value in ("default", "quality"):
+        return True
+    return Path(value).expanduser().is_file()
 
 
 def load_settings(path: Path | None = None) -> Settings:
     p = path or settings_path()
     try:
-        data = json.loads(p.read_text("utf-8"))
+        data = json.loads(p.read_text("utf-8-sig"))  # a BOM, as Windows editors write one, is no error
     except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return Settings()
     return _coerce(data) if isinstance(data, dict) else Settings()
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    p = path or settings_path()
+    """Write the settings atomically. A link is followed (a settings file kept with one's
+    dotfiles stays theirs), and keys this version does not know are kept for the one that does."""
+    p = (path or settings_path()).resolve()
     p.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(p, json.dumps(asdict(settings), indent=2) + "\n")
+    record: dict[str, Any] = {}
+    try:
+        old = json.loads(p.read_text("utf-8-sig"))
+        if isinstance(old, dict):
+            record = {k: v for k, v in old.items() if k not in {f.name for f in fields(Settings)}}
+    except (OSError, ValueError, RecursionError):
+        pass
+    atomic_write_text(p, json.dumps({**asdict(settings), **record}, indent=2) + "\n")

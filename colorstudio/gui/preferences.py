@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.engine import SHIPPED_MODELS, resources_dir
-from ..core.settings import Settings
+from ..core.settings import MAX_WORKING_SIZE, MIN_WORKING_SIZE, Settings
 
 
 def _cuda_available() -> bool:
@@ -74,7 +74,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Device:", self.device)
 
         self.working_size = QSpinBox()
-        self.working_size.setRange(64, 2048)
+        self.working_size.setRange(MIN_WORKING_SIZE, MAX_WORKING_SIZE)  # what the settings file allows
         self.working_size.setSingleStep(32)
         self.working_size.setSuffix(" px")
         self.working_size.setValue(settings.working_size)

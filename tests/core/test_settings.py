@@ -37,9 +37,11 @@ def test_round_trip_in_the_isolated_location(tmp_path: Path) -> None:
         b'{"max_megapixels": Infinity}',
         b'{"max_megapixels": 1' + b"0" * 400 + b"}",
         b'{"working_size": 1' + b"0" * 400 + b"}",
+        b'{"model": "/nowhere/moved.pt", "export_model": "/nowhere/too.pt", "device": "banana"}',
+        b'{"model": "", "hint_colour": "purple", "export_format": "gif", "max_megapixels": 1e-300}',
     ],
     ids=["empty", "binary", "list", "truncated", "deep nesting", "out of range", "NaN and bool", "infinity",
-         "float overflow", "huge int"],
+         "float overflow", "huge int", "model moved, bad device", "unusable values"],
 )
 def test_broken_values_fall_back_to_defaults(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "settings.json"
@@ -51,6 +53,26 @@ def test_unknown_keys_and_partial_files(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"device": "cpu", "future_option": [1, 2]}), "utf-8")
     assert load_settings(path) == Settings(device="cpu")
+    save_settings(Settings(device="cpu", working_size=320), path)  # kept for the version that knows it
+    assert json.loads(path.read_text("utf-8"))["future_option"] == [1, 2]
+    assert load_settings(path) == Settings(device="cpu", working_size=320)
+
+
+def test_a_bom_a_link_and_a_model_file_that_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_bytes("\ufeff{\"working_size\": 512}".encode())  # as Windows Notepad saves it
+    assert load_settings(path).working_size == 512
+    model = tmp_path / "mine.pt"
+    model.write_bytes(b"weights")
+    path.write_text(json.dumps({"model": str(model), "device": "cuda:1"}), "utf-8")
+    assert (load_settings(path).model, load_settings(path).device) == (str(model), "cuda:1")
+    real = tmp_path / "dotfiles" / "settings.json"
+    real.parent.mkdir()
+    real.write_text("{}", "utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    save_settings(Settings(working_size=320), link)
+    assert link.is_symlink() and load_settings(real).working_size == 320
 
 
 def test_failed_save_keeps_the_old_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

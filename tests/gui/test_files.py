@@ -775,3 +775,13 @@ def test_an_autosave_from_before_saturation_was_saved_still_restores(make_window
     assert win.document.hints == (Hint(0.2, 0.2, (9, 9, 9)),) and win.saturation == 0.8  # it sets no saturation
     message = win.statusBar().currentMessage()
     assert "restored 1 unsaved hint autosaved" in message and "saturation" not in message
+
+
+@pytest.mark.parametrize("size", [16, 40, 3000, 4096])
+def test_preferences_keep_a_working_size_the_settings_file_allows(qtbot, size: int) -> None:  # noqa: ANN001
+    from colorstudio.core.settings import Settings
+    from colorstudio.gui.preferences import PreferencesDialog
+
+    dlg = PreferencesDialog(Settings(working_size=size))
+    qtbot.addWidget(dlg)
+    assert dlg.settings().working_size == size  # OK without a change changes nothing (it was 64 or 2048)
