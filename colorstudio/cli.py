@@ -102,6 +102,7 @@ def _settings_defaults(args: argparse.Namespace) -> None:
     s = load_settings()
     if getattr(args, "model", "absent") is None:
         args.model = s.model
+        args.model_from_settings = True  # a failure to load it names the settings file
     if getattr(args, "device", "absent") is None:
         args.device = s.device
     if getattr(args, "size", "absent") is None:
@@ -112,10 +113,19 @@ def _settings_defaults(args: argparse.Namespace) -> None:
 
 def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported lazily
     from .core.engine import load_engine
+    from .core.errors import ModelFileError
 
     if args.size is not None and args.size < 16:
         raise CliError(f"--size must be at least 16, got {args.size}")
-    engine = load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
+    try:
+        engine = load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
+    except ModelFileError as exc:
+        if not getattr(args, "model_from_settings", False):
+            raise
+        from .core.settings import settings_path
+
+        raise CliError(f"{exc} (the model chosen in {settings_path()}; choose another in the app's "
+                       "Preferences, or pass --model)") from None
     if engine.device_note:
         print(f"colorstudio: note: {engine.device_note}", file=sys.stderr)
     return engine

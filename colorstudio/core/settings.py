@@ -116,24 +116,14 @@ def _coerce(d: dict[str, Any]) -> Settings:
         s = replace(s, hint_colour=base.hint_colour)
     if s.export_format not in ("jpg", "png", "tif"):  # what Preferences offers
         s = replace(s, export_format=base.export_format)
-    for name, empty_ok in (("model", False), ("export_model", True)):
-        value = getattr(s, name)
-        if not _usable_model(value, empty_ok):
-            s = replace(s, **{name: getattr(base, name)})
+    if not s.model.strip():  # a model file that went missing is kept: loading it says so, and where it was set
+        s = replace(s, model=base.model)
     return s
 
 
 MIN_WORKING_SIZE, MAX_WORKING_SIZE = 16, 4096
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
-
-def _usable_model(value: str, empty_ok: bool) -> bool:
-    """A model setting that can be loaded: a shipped name, or a model file that is there."""
-    if not value.strip():
-        return empty_ok
-    if value in ("default", "quality"):
-        return True
-    return Path(value).expanduser().is_file()
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -454,6 +454,14 @@ def test_broken_settings_file_does_not_stop_the_cli(photo: Path, out_dir: Path, 
     assert colorize(capfd, str(photo), "-o", str(out_dir / "o.png"), "--model", str(tiny_model_path)) == (0, "")
 
 
+def test_a_model_set_in_the_settings_that_is_gone_names_the_settings_file(photo: Path, out_dir: Path,
+                                                                           capfd: pytest.CaptureFixture[str]) -> None:
+    settings = Path(os.environ["COLORSTUDIO_SETTINGS"])
+    settings.write_text(json.dumps({"model": str(out_dir / "moved.pt"), "device": "banana"}), "utf-8")
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "o.png"))  # the device falls back to auto
+    assert code != 0 and "moved.pt: no such model file" in err and f"the model chosen in {settings}" in err
+
+
 def test_colorize_works_when_training_modules_cannot_be_imported(
         photo: Path, out_dir: Path, tiny_model_path: Path, capfd: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,11 +37,11 @@ def test_round_trip_in_the_isolated_location(tmp_path: Path) -> None:
         b'{"max_megapixels": Infinity}',
         b'{"max_megapixels": 1' + b"0" * 400 + b"}",
         b'{"working_size": 1' + b"0" * 400 + b"}",
-        b'{"model": "/nowhere/moved.pt", "export_model": "/nowhere/too.pt", "device": "banana"}',
+        b'{"device": "banana"}',
         b'{"model": "", "hint_colour": "purple", "export_format": "gif", "max_megapixels": 1e-300}',
     ],
     ids=["empty", "binary", "list", "truncated", "deep nesting", "out of range", "NaN and bool", "infinity",
-         "float overflow", "huge int", "model moved, bad device", "unusable values"],
+         "float overflow", "huge int", "unknown device", "unusable values"],
 )
 def test_broken_values_fall_back_to_defaults(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "settings.json"
