@@ -13,10 +13,17 @@ import cv2
 import numpy as np
 
 
-def guided_coefficients(guide: np.ndarray, target: np.ndarray, radius: int = 2, eps: float = 2e-3) -> np.ndarray:
+def guided_coefficients(guide: np.ndarray, target: np.ndarray, radius: int = 1, eps: float = 2e-3) -> np.ndarray:
     """Linear coefficients (H, W, 2C) [a_0..a_C-1, b_0..b_C-1] with target ~ a * guide + b.
 
     guide: (H, W) float32, roughly in [0, 1]; target: (H, W, C) float32.
+
+    radius 1 (3 x 3 windows): each coefficient is fitted, and then averaged, over fewer
+    working-size pixels, so a colour edge spreads less across the scan's edge at full size.
+    The true chroma of skimage's astronaut, coffee and chelsea reduced 4x (8x) and brought
+    back this way: 34.4 / 36.0 / 40.7 dB (31.2 / 33.7 / 37.7) with radius 1 against 32.1 /
+    34.5 / 38.7 (29.0 / 32.1 / 35.9) with radius 2; on 71 validation photos +2.1 dB at 4x.
+    With the network's own chroma the two score the same (within 0.01 dB): its errors are larger.
     """
     if guide.ndim != 2 or target.ndim != 3 or guide.shape != target.shape[:2]:
         raise ValueError(f"guide (H, W) and target (H, W, C) must match, got {guide.shape} and {target.shape}")
