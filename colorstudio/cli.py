@@ -97,12 +97,13 @@ def _has_module(name: str) -> bool:
 
 
 def _settings_defaults(args: argparse.Namespace) -> None:
-    from .core.settings import load_settings
+    from .core.settings import Settings, load_settings
 
     s = load_settings()
     if getattr(args, "model", "absent") is None:
         args.model = s.model
-        args.model_from_settings = True  # a failure to load it names the settings file
+        # a model the user chose in the settings: a failure to load it names the settings file
+        args.model_from_settings = s.model != Settings().model
     if getattr(args, "device", "absent") is None:
         args.device = s.device
     if getattr(args, "size", "absent") is None:

@@ -496,3 +496,11 @@ def test_train_says_it_is_unavailable_where_torchs_compiler_was_left_out(
     assert main(["train", "--data", str(tmp_path), "--steps", "1"]) == 1
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'train' is not available in this installation" in err[0] and "Python" in err[0]
+
+
+def test_the_default_model_missing_is_not_blamed_on_the_settings(photo: Path, out_dir: Path, tmp_path: Path,
+                                                                 capfd: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORSTUDIO_RESOURCES", str(tmp_path / "no-resources"))
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "o.png"))
+    assert code != 0 and "the shipped 'default' model is missing" in err and "chosen in" not in err
