@@ -6,6 +6,7 @@ random crops, flips and rescales of it, converted to Lab on the fly.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -66,6 +67,33 @@ def load_square(path: Path, side: int) -> np.ndarray | str | None:
 def _load_chunk(args: tuple[list[str], int]) -> list[np.ndarray | str | None]:
     paths, side = args
     return [load_square(Path(p), side) for p in paths]
+
+
+def _die_with_parent() -> None:
+    """In a decoding worker (Linux): end when the run that started it ends, even by kill -9,
+    rather than wait on its queue for ever."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _remove_orphaned_parts(data_path: Path) -> None:
+    """Remove the half-built caches of runs that were killed (named by their process ids); one
+    that a live process is building is left alone."""
+    for part in data_path.parent.glob(f"{data_path.stem}.*.part"):
+        pid = part.suffixes[-2][1:] if len(part.suffixes) >= 2 else ""
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # alive: its cache is still being built
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                part.unlink()
+        except OSError:
+            continue  # another user's process, or no way to tell: leave it
 
 
 def _cache_key(photos: list[Path], side: int) -> str:
@@ -129,13 +157,14 @@ def build_cache(
     if meta_path.exists() or data_path.exists():
         print(f"the photo cache {data_path} is incomplete or damaged: building it again", file=sys.stderr)
 
+    _remove_orphaned_parts(data_path)
     tmp = data_path.with_suffix(f".{os.getpid()}.part")
     out = np.memmap(tmp, np.uint8, "w+", shape=(len(photos), side, side, 3))
     chunks = [([str(p) for p in photos[i:i + 256]], side) for i in range(0, len(photos), 256)]
     n = 0
     unreadable: list[str] = []
     gray = 0
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, workers), initializer=_die_with_parent) as pool:
         for done, results in enumerate(pool.map(_load_chunk, chunks), 1):
             for path, arr in zip(chunks[done - 1][0], results):
                 if arr is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -607,3 +608,29 @@ def test_eval_without_scipy_says_so_before_reading_photos(tmp_path: Path, monkey
                         lambda name, *a: None if name.split(".")[0] == "scipy" else real(name, *a))
     assert main(["eval", "--data", str(tmp_path / "nowhere")]) == 1
     assert "needs scipy, which this installation lacks; run with --no-levin" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and process ids as Linux has them")
+def test_a_killed_cache_build_leaves_no_workers_and_its_part_file_is_removed(tmp_path: Path) -> None:
+    import subprocess
+
+    from colorstudio.train import data
+
+    # A decoding worker asks the kernel to end it with the run (kill -9 of the run left two behind).
+    code = ("import ctypes; from colorstudio.train.data import _die_with_parent; _die_with_parent(); "
+            "v = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(v)); print(v.value)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "15"
+    # The half-built cache of a run that is gone is removed; one a live process builds stays.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        data_path = tmp_path / "photos-abc123.u8"
+        dead_part, live_part = (data_path.with_suffix(f".{p.pid}.part") for p in (gone, live))
+        for part in (dead_part, live_part):
+            part.write_bytes(b"\0" * 100)
+        data._remove_orphaned_parts(data_path)
+        assert not dead_part.exists() and live_part.exists()
+    finally:
+        live.kill()
+        live.wait()
