@@ -1,13 +1,10 @@
 """Choosing the compute device: "auto" (CUDA, then Apple MPS, then CPU), "cpu", "cuda", "cuda:N", "mps"."""
 from __future__ import annotations
 
-import re
-
 import torch
 
 from .errors import DeviceError
-
-_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+from .settings import DEVICE_NAMES
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
@@ -18,7 +15,7 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     if not isinstance(name, str):
         raise TypeError(f"device must be a string such as 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps', got {type(name).__name__}")
     key = name.strip().lower()
-    if not _PATTERN.match(key):
+    if not DEVICE_NAMES.match(key):
         raise DeviceError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
     if key == "auto":
         if torch.cuda.is_available():

@@ -110,7 +110,7 @@ def _coerce(d: dict[str, Any]) -> Settings:
     if not 1 <= s.jpeg_quality <= 100:
         s = replace(s, jpeg_quality=base.jpeg_quality)
     # Values a hand edit (or a moved model file) can make unusable: each falls back on its own.
-    if not _DEVICE.match(s.device.strip().lower()):
+    if not DEVICE_NAMES.match(s.device.strip().lower()):
         s = replace(s, device=base.device)
     if s.hint_colour not in ("suggested", "current"):
         s = replace(s, hint_colour=base.hint_colour)
@@ -122,8 +122,8 @@ def _coerce(d: dict[str, Any]) -> Settings:
 
 
 MIN_WORKING_SIZE, MAX_WORKING_SIZE = 16, 4096
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
+# The device names core.device.resolve_device takes (kept here, where no torch is imported).
+DEVICE_NAMES = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 def load_settings(path: Path | None = None) -> Settings:
