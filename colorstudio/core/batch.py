@@ -218,11 +218,11 @@ def output_is_current(photo: str | os.PathLike[str], options: BatchOptions) -> b
     return _is_current(output_path(photo, options), Path(photo), options.hints_file)
 
 
-def _sources(photo: Path, shared_hints: Path | None = None) -> list[tuple[Path, int | None]]:
+def _sources(photo: Path, hints_file: Path | None) -> list[tuple[Path, int | None]]:
     """What a photo's output is made from, with modification times (None: unreadable): the
-    photo, and its hints file (else the batch's shared one)."""
+    photo, and the hints file it is colorized with (its own, else the batch's shared one)."""
     out: list[tuple[Path, int | None]] = []
-    for source in (photo, find_hints_file(photo) or shared_hints):
+    for source in (photo, hints_file):
         if source is not None:
             try:
                 out.append((source, source.stat().st_mtime_ns))
@@ -239,7 +239,7 @@ def _is_current(out: Path, photo: Path, shared_hints: Path | None = None) -> boo
     if not stat.S_ISREG(st.st_mode):
         return False
     # an unreadable source is passed over: reading it will say so
-    return all(m is None or m <= st.st_mtime_ns for _, m in _sources(photo, shared_hints))
+    return all(m is None or m <= st.st_mtime_ns for _, m in _sources(photo, find_hints_file(photo) or shared_hints))
 
 
 def _mark_if_changed(out: Path, read: list[tuple[Path, int | None]], shared_hints: Path | None) -> None:
@@ -248,8 +248,9 @@ def _mark_if_changed(out: Path, read: list[tuple[Path, int | None]], shared_hint
     older than what it should have been made from, and a rerun redoes it."""
     if not read:
         return
-    before = dict(read)
-    changed = [m for p, m in _sources(read[0][0], shared_hints) if m is not None and before.get(p) != m]
+    before, photo = dict(read), read[0][0]
+    now = _sources(photo, find_hints_file(photo) or shared_hints)
+    changed = [m for p, m in now if m is not None and before.get(p) != m]
     if changed:
         earlier = min(changed) - 2_000_000_000  # 2 s: what a FAT or SMB share's clock resolves
         with contextlib.suppress(OSError):
@@ -347,9 +348,9 @@ class _Job:
 
 def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None, shared_path: Path | None = None) -> _Loaded:
     t0 = time.perf_counter()
-    sources = _sources(path, shared_path)
     try:
         side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
+        sources = _sources(path, side or shared_path)  # before reading: a save meanwhile is seen
         try:
             stored = load_photo_hints(side) if side is not None else (shared or PhotoHints())
         except HintsFileError as exc:

@@ -45,9 +45,8 @@ class OpenReport:
     restored: int = -1  # number of autosaved hints restored, -1 if no autosave was restored
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """(modification time, size) of a photo's hints file; None if it has none."""
-    side = find_hints_file(path)
+def _stamp(side: Path | None) -> tuple[int, int] | None:
+    """(modification time, size) of a photo's hints file (find_hints_file); None if it has none."""
     try:
         st = side.stat() if side is not None else None
     except OSError:
@@ -94,7 +93,7 @@ class PhotoSession(QObject):
         key = photo_key(path)
         state = self._photos.get(key)
         restore: PhotoHints | None = None
-        if state is not None and not self._edited(state) and _stamp(path) != state.stamp:
+        if state is not None and not self._edited(state) and _stamp(find_hints_file(path)) != state.stamp:
             # its hints file was written by another program (or app) since: read it again
             self._forget(key)
             state = None
@@ -102,6 +101,7 @@ class PhotoSession(QObject):
         if state is None:
             saved = PhotoHints()
             side = find_hints_file(path)  # the sidecar, or the hints kept for a read-only folder
+            stamp = _stamp(side)  # before reading it: a change meanwhile is seen at the next visit
             if side is not None:
                 try:
                     saved = load_photo_hints(side)
@@ -118,8 +118,7 @@ class PhotoSession(QObject):
                                         f"{time.strftime('%H:%M on %d %b', time.localtime(auto[1]))} "
                                         "(Ctrl+Z goes back to the saved hints)")
                     report.restored = len(restore.hints)
-            state = PhotoState(QUndoStack(self), saved.hints, saved.hints, saved_saturation, saved_saturation,
-                               _stamp(path))
+            state = PhotoState(QUndoStack(self), saved.hints, saved.hints, saved_saturation, saved_saturation, stamp)
             self.undo_group.addStack(state.stack)
             self._photos[key] = state
         self.undo_group.setActiveStack(state.stack)
@@ -174,12 +173,13 @@ class PhotoSession(QObject):
         is read-only: core.hints.save_hints_for); raises ColorStudioError / OSError."""
         doc = self.document
         target = save_hints_for(doc.path, doc.hints, saturation=doc.saturation)
+        stamp = _stamp(target)
         doc.mark_saved()
         self.stack.setClean()  # QUndoStack merges no later edit (a nudge, a slider key) into the saved step
         state = self._photos.get(doc.key)
         if state is not None:
             state.saved, state.saved_saturation = doc.hints, doc.saturation
-            state.stamp = _stamp(doc.path)
+            state.stamp = stamp
         self._timer.stop()
         remove_autosave(doc.path)
         return target
@@ -218,7 +218,7 @@ class PhotoSession(QObject):
         """Whether the open photo's hints file was written by someone else since it was read or saved."""
         doc = self.document
         state = self._photos.get(doc.key) if doc.is_open else None
-        return state is not None and _stamp(doc.path) not in (state.stamp, None)
+        return state is not None and _stamp(find_hints_file(doc.path)) not in (state.stamp, None)
 
     def discard_changes(self) -> None:
         """Forget the open photo's unsaved hints (and their history) when it is left."""
