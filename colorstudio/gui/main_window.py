@@ -679,10 +679,8 @@ class MainWindow(QMainWindow):
         from .batch_dialog import remembered_options
 
         root = Path(folder).expanduser()
-        unlisted: list[tuple[Path, str]] = []
         try:
-            photos = find_photos(root, recursive=recursive,
-                                 on_error=lambda sub, exc: unlisted.append((sub, str(exc.strerror or exc))))
+            photos, unlisted = self._list_folder(root, recursive)
         except ColorStudioError as exc:  # not a folder, or not readable
             QMessageBox.critical(self, "Cannot open folder", str(exc))
             return False
@@ -693,13 +691,10 @@ class MainWindow(QMainWindow):
         s = QSettings()
         s.setValue("last_dir", str(root))
         s.setValue("session/folder", str(root.resolve()))
-        s.setValue("session/recursive", bool(recursive))
         self._export_options = remembered_options(root)
-        self.folder_model.set_photos(root, photos)
-        self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
+        self._show_folder(root, photos, recursive)
         self.photos_dock.show()
         QTimer.singleShot(0, self._fit_colour_dock)  # once the strip has taken its room
-        self._update_actions()
         opened = self.open_image(first) if first is not None else True
         if unlisted:  # after open_image, whose own message would replace this one
             self._report_unlisted(root, unlisted)
@@ -713,20 +708,31 @@ class MainWindow(QMainWindow):
         root = self.folder_model.root
         if root is None or not self.photos_dock.isVisible():
             return
-        unlisted: list[tuple[Path, str]] = []
         try:
-            photos = find_photos(root, recursive=recursive,
-                                 on_error=lambda sub, exc: unlisted.append((sub, str(exc.strerror or exc))))
+            photos, unlisted = self._list_folder(root, recursive)
         except ColorStudioError as exc:  # the folder went away meanwhile
             self.statusBar().showMessage(str(exc), 8000)
             return
+        self._show_folder(root, photos, recursive)
+        self._sync_strip()
+        if unlisted:
+            self._report_unlisted(root, unlisted)
+
+    @staticmethod
+    def _list_folder(root: Path, recursive: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """The photos of `root` (core.batch.find_photos), and the subfolders that could not be
+        listed with why; raises ColorStudioError if `root` itself cannot be."""
+        unlisted: list[tuple[Path, str]] = []
+        photos = find_photos(root, recursive=recursive,
+                             on_error=lambda sub, exc: unlisted.append((sub, str(exc.strerror or exc))))
+        return photos, unlisted
+
+    def _show_folder(self, root: Path, photos: list[Path], recursive: bool) -> None:
+        """The strip lists `photos` of `root`, remembered for Reopen Last."""
         QSettings().setValue("session/recursive", bool(recursive))
         self.folder_model.set_photos(root, photos)
         self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
-        self._sync_strip()
         self._update_actions()
-        if unlisted:
-            self._report_unlisted(root, unlisted)
 
     def _report_unlisted(self, root: Path, unlisted: list[tuple[Path, str]]) -> None:
         """Subfolders that could not be listed: their photos are missing from the strip."""
