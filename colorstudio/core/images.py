@@ -694,22 +694,23 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     except ImportError:
         return None
 
-    def ascii_tag(tag: int, ifd: Any = exif) -> Any:
+    def text_tag(tag: int, ifd: Any = exif) -> str | None:
         value = _exif_text(ifd.get(tag))
-        if value is None or not value.strip("\0 "):
-            return None
-        value = value.replace("\0", "")
+        return value.replace("\0", "") if value is not None and value.strip("\0 ") else None
+
+    def tiff_text(tag: int) -> str | bytes | None:
         # TIFF's ASCII type is 7-bit in the letter of the standard; readers take UTF-8 (as exiftool writes it)
-        return value if value.isascii() else value.encode("utf-8")
+        value = text_tag(tag)
+        return value if value is None or value.isascii() else value.encode("utf-8")
 
     try:
         exif_ifd = exif.get_ifd(0x8769)
     except Exception:  # noqa: BLE001 - a broken EXIF sub-IFD: no date from it
         exif_ifd = {}
-    dates = [ascii_tag(0x9003, exif_ifd), ascii_tag(0x9004, exif_ifd), ascii_tag(0x0132)]
+    dates = [text_tag(0x9003, exif_ifd), text_tag(0x9004, exif_ifd), text_tag(0x0132)]
     date = next((d for d in dates if d and _DATE.fullmatch(d) and not d.startswith("0000")), None)
     extra = [(tag, "s", 0, value, True) for tag in (0x010F, 0x0110, 0x013B, 0x8298)  # Make, Model, Artist, (C)
-             if (value := ascii_tag(tag)) is not None]
+             if (value := tiff_text(tag)) is not None]
     if xmp:
         extra.append((700, 1, len(xmp), xmp, True))  # XMP, BYTE
     if iptc:
@@ -718,8 +719,8 @@ def _tiff_with_metadata(rgb: np.ndarray, alpha: np.ndarray | None, exif: Image.E
     buf = io.BytesIO()
     tifffile.imwrite(buf, data, photometric="rgb", extrasamples=("unassalpha",) if alpha is not None else None,
                      compression="zlib", compressionargs={"level": 3}, predictor=True, metadata=None,
-                     description=ascii_tag(0x010E),
-                     software=ascii_tag(0x0131) or False, datetime=date, iccprofile=icc_profile,
+                     description=tiff_text(0x010E),
+                     software=tiff_text(0x0131) or False, datetime=date, iccprofile=icc_profile,
                      resolution=dpi, resolutionunit="INCH" if dpi is not None else None, extratags=extra)
     return buf.getvalue()
 

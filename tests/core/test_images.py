@@ -1052,3 +1052,12 @@ def test_a_turned_gray_bigtiff_or_long_orientation_is_read_upright(tmp_path: Pat
     tag = (274, 3 if kind == "bigtiff" else 4, 1, orientation, True)
     tifffile.imwrite(tmp_path / "scan.tif", stored, bigtiff=kind == "bigtiff", extratags=[tag])
     np.testing.assert_array_equal(read_image(tmp_path / "scan.tif").pixels, images._orient(stored, orientation))
+
+
+def test_a_date_tag_that_is_not_ascii_does_not_stop_a_tiff(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0132] = "2021:01:01 ☃".encode()  # not a date: left out, not an error
+    exif[0x8298] = "© Stadtarchiv".encode()
+    write_image(tmp_path / "out.tif", smooth_rgb(), exif=exif.tobytes(), description="Colorized")
+    with Image.open(tmp_path / "out.tif") as im:
+        assert _raw_exif_text(im, 0x8298) == "© Stadtarchiv" and 0x0132 not in im.getexif()
