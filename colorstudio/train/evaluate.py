@@ -177,7 +177,7 @@ def evaluate(
         print(file=sys.stderr)
     if not truth_colour:
         raise ValueError(f"{folder}: no colour photos to evaluate ({len(chosen)} gray photos skipped)")
-    ref = float(np.mean(truth_colour)) if truth_colour else float("nan")
+    ref = float(np.mean(truth_colour))
     return {
         "photos": len(truth_colour),
         "counts": list(counts),

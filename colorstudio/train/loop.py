@@ -529,8 +529,6 @@ def run_from_args(args: argparse.Namespace) -> int:
         finalize_model(args.finalize, args.out, **meta)
         print(f"wrote {args.out}")
         return 0
-    if not args.minutes and not args.steps:
-        raise ValueError("give --minutes N or --steps N")
     cfg = TrainConfig(
         data=args.data, out=args.out, checkpoint=args.checkpoint, preset=args.preset, cache_dir=args.cache_dir,
         crop=args.crop, scale_min=args.scale[0], scale_max=args.scale[1], batch=args.batch, lr=args.lr,
