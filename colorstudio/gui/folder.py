@@ -11,6 +11,7 @@ that output's thumbnail: the archivist sees the roll's results at a glance.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import io
 import os
@@ -21,6 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QFileSystemWatcher,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -30,6 +32,7 @@ from PySide6.QtCore import (
     QStandardPaths,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
@@ -178,6 +181,14 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class PhotoListModel(QAbstractListModel):
     """The photos of a folder; thumbnails load lazily as rows are shown."""
 
@@ -195,6 +206,7 @@ class PhotoListModel(QAbstractListModel):
         self._flags: dict[str, tuple[bool, bool, str]] = {}  # has hints, exported, thumbnail's file
         self._row: dict[str, int] = {}  # photo or the output shown for it -> row
         self._stamps: dict[str, int] = {}  # output shown -> its modification time when loaded
+        self._thumb_stamps: dict[str, tuple[int, int] | None] = {}  # thumbnail's file -> its time and size then
         self._trimmed = False
         grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
         grey.fill(QColor(70, 70, 74))
@@ -208,13 +220,39 @@ class PhotoListModel(QAbstractListModel):
         self.loader.reset()
         self.root = root
         self.paths = list(paths)
-        self._row = {str(p): i for i, p in enumerate(self.paths)}
-        self._flags.clear()
+        self._renumber()
         self._errors.clear()
         # Thumbnails come again from the disk cache, which knows each file's size and time: a
         # photo rescanned (or an output redone) since shows as it is now.
         self._thumbs.clear()
+        self._thumb_stamps.clear()
         self.endResetModel()
+
+    def update_photos(self, paths: list[Path]) -> bool:
+        """Bring the list to `paths` (the same folder listed again) row by row, so that the
+        selection, the scroll position and the thumbnails of the photos still there stay.
+        False if nothing changed."""
+        new = list(paths)
+        if new == self.paths:
+            return False
+        ops = difflib.SequenceMatcher(None, [str(p) for p in self.paths], [str(p) for p in new],
+                                      autojunk=False).get_opcodes()
+        for tag, i1, i2, j1, j2 in reversed(ops):  # from the end, so that earlier rows keep their numbers
+            if tag in ("replace", "delete"):
+                self.beginRemoveRows(QModelIndex(), i1, i2 - 1)
+                del self.paths[i1:i2]
+                self._renumber()
+                self.endRemoveRows()
+            if tag in ("replace", "insert"):
+                self.beginInsertRows(QModelIndex(), i1, i1 + j2 - j1 - 1)
+                self.paths[i1:i1] = new[j1:j2]
+                self._renumber()
+                self.endInsertRows()
+        return True
+
+    def _renumber(self) -> None:
+        self._row = {str(p): i for i, p in enumerate(self.paths)}
+        self._flags.clear()  # outputs shown for photos map to their rows again on demand
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.paths)
@@ -284,12 +322,24 @@ class PhotoListModel(QAbstractListModel):
             p.end()
             img = broken
         self._thumbs[path] = img
+        self._thumb_stamps[path] = _stamp(path)
         while len(self._thumbs) > MEMORY_CACHE:
-            self._thumbs.popitem(last=False)
+            self._thumb_stamps.pop(self._thumbs.popitem(last=False)[0], None)
         row = self._row.get(path, -1)
         if row >= 0:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def drop_changed_thumbnails(self) -> None:
+        """Thumbnails of files rewritten since they were made (a photo scanned again under its
+        name) are made again; the disk cache knows the new file by its time and size."""
+        for source in [s for s, stamp in self._thumb_stamps.items() if _stamp(s) != stamp]:
+            self._thumbs.pop(source, None)
+            self._thumb_stamps.pop(source, None)
+            self._errors.pop(source, None)
+            row = self._row.get(source, -1)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
 
     def refresh(self, path: Path | str | None = None) -> None:
         """Re-check the badges of one photo (or all)."""
@@ -306,6 +356,37 @@ class PhotoListModel(QAbstractListModel):
         if row >= 0:
             self._flags.pop(str(self.paths[row]), None)
             self.dataChanged.emit(self.index(row), self.index(row))
+
+
+class FolderWatcher(QObject):
+    """Says when photos may have come or gone in a folder (and, when the strip lists
+    subfolders, in the folders of its photos): `changed` once things have been quiet for
+    `delay_ms`, so that a scanner or a copy writing many files makes one re-listing."""
+
+    changed = Signal()
+    MAX_FOLDERS = 512  # inotify watches are a per-user resource; past this, the open folder alone
+
+    def __init__(self, delay_ms: int = 700, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._watcher = QFileSystemWatcher(self)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._watcher.directoryChanged.connect(lambda _path: self._timer.start())
+        self._timer.timeout.connect(self.changed)
+
+    def watch(self, root: Path | None, photos: list[Path] = ()) -> None:
+        """Watch `root` and the folders of `photos` from now on (None: nothing)."""
+        self._timer.stop()
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
+        if root is None:
+            return
+        folders = dict.fromkeys([str(root)] + [str(p.parent) for p in photos])
+        self._watcher.addPaths(list(folders)[:self.MAX_FOLDERS])  # a folder that cannot be watched is skipped
+
+    def folders(self) -> list[str]:
+        return self._watcher.directories()
 
 
 class BadgeDelegate(QStyledItemDelegate):

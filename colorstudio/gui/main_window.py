@@ -6,6 +6,7 @@ undo, redo, loading a sidecar and editing all take one path.
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import math
@@ -42,7 +43,7 @@ from . import commands, ui
 from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
 from .document import photo_key
-from .folder import PhotoListModel, PhotoStrip
+from .folder import FolderWatcher, PhotoListModel, PhotoStrip
 from .session import PhotoSession
 from .workers import InferenceController, describe_engine
 
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self.folder_model = PhotoListModel(is_exported=lambda p: photo_key(p) in self._exported, parent=self,
                                            exported_file=self._batch_output)
         self.strip = PhotoStrip(self.folder_model)
+        self.folder_watch = FolderWatcher(parent=self)
+        self._strip_recursive = False
 
         ui.build(self)
         self._connect()
@@ -177,6 +180,7 @@ class MainWindow(QMainWindow):
         d.image_changed.connect(self._image_changed)
         d.dirty_changed.connect(self._dirty_changed)
         self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.folder_watch.changed.connect(self._folder_changed)
         for c in (self.canvas, self.result_canvas):
             c.add_requested.connect(self.add_hint_at)
             c.select_requested.connect(self.select_hint)
@@ -730,9 +734,33 @@ class MainWindow(QMainWindow):
     def _show_folder(self, root: Path, photos: list[Path], recursive: bool) -> None:
         """The strip lists `photos` of `root`, remembered for Reopen Last."""
         QSettings().setValue("session/recursive", bool(recursive))
+        self._strip_recursive = bool(recursive)
         self.folder_model.set_photos(root, photos)
-        self.photos_dock.setWindowTitle(f"Photos – {root.name} ({len(photos)})")
+        self.folder_watch.watch(root, photos)
+        self._strip_title()
+
+    def _strip_title(self) -> None:
+        root = self.folder_model.root
+        self.photos_dock.setWindowTitle(f"Photos – {root.name if root else ''} ({len(self.folder_model.paths)})")
         self._update_actions()
+
+    def _folder_changed(self) -> None:
+        """Files came or went in the open folder (a scanner, a file manager, another program):
+        the strip lists them as they are now, keeping its selection. Photos deleted on disk
+        leave the strip; the open photo stays open (it is in memory)."""
+        root = self.folder_model.root
+        if root is None or not self.photos_dock.isVisible():
+            return
+        try:
+            photos, _unlisted = self._list_folder(root, self._strip_recursive)
+        except ColorStudioError as exc:  # the folder itself went away or became unreadable
+            self.statusBar().showMessage(f"{exc}; the strip shows the photos as they were", 8000)
+            return
+        if self.folder_model.update_photos(photos):
+            self.folder_watch.watch(root, photos)
+            self._strip_title()
+        self.folder_model.drop_changed_thumbnails()  # a photo scanned again under its name
+        self.folder_model.refresh()  # badges: a hints file or an export written by another program
 
     def _report_unlisted(self, root: Path, unlisted: list[tuple[Path, str]]) -> None:
         """Subfolders that could not be listed: their photos are missing from the strip."""
@@ -752,11 +780,15 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
-        if row < 0 and self.document.is_open:  # a photo opened from elsewhere (Open Photo, Open Recent)
-            self.statusBar().showMessage(f"{self.document.path.name} is not one of the photos in the strip; "
-                                         "open its folder to go through it", 8000)
-            return
-        rows = range(row + step, len(paths) if step > 0 else -1, step) if row >= 0 else range(len(paths))
+        if row < 0 and self.document.is_open:
+            root = self.folder_model.root
+            if root is None or not self.document.path.is_relative_to(root) or self.document.path.exists():
+                self.statusBar().showMessage(f"{self.document.path.name} is not one of the photos in the strip; "
+                                             "open its folder to go through it", 8000)  # Open Photo, Open Recent
+                return
+            place = bisect.bisect_left(paths, self.document.path)  # deleted on disk, so gone from the strip
+            row = place - 1 if step > 0 else place  # Next and Previous go on from where it was
+        rows = range(row + step, len(paths) if step > 0 else -1, step) if row >= 0 or step > 0 else range(len(paths))
         for r in rows:  # past photos that cannot be read (damaged, deleted meanwhile): each says why
             self._leave_cancelled = False
             if self.open_image(paths[r]) or self._leave_cancelled:

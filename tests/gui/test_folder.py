@@ -804,3 +804,83 @@ def test_next_photo_after_opening_a_photo_from_elsewhere_stays(make_window, fake
     win.next_photo()  # before: the first photo of the strip's folder, a.png
     assert win.document.path.name == "x.png" and "not one of the photos in the strip" in \
         win.statusBar().currentMessage()
+
+
+def test_strip_follows_photos_added_and_deleted_on_disk(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QItemSelectionModel
+
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    model = win.folder_model
+    for row in (0, 2):  # a.png (open) and c.png selected, as for Colorize Selected
+        win.strip.selectionModel().select(model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # a scanner adds one, a file manager deletes one
+        write_gray(folder / "a2.png", 80, 60)
+        (folder / "b.png").unlink()
+    assert [p.name for p in model.paths] == ["a.png", "a2.png", "c.png"] and "(3)" in win.photos_dock.windowTitle()
+    assert sorted(p.name for p in win.strip.selected_paths()) == ["a.png", "c.png"]  # the selection stays
+    assert win.document.path.name == "a.png"
+    win.next_photo()
+    assert win.document.path.name == "a2.png"
+
+
+def test_strip_watches_subfolders_when_it_lists_them(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder, recursive=True)
+    assert str(folder / "sub") in win.folder_watch.folders()
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+        write_gray(folder / "sub" / "e.png", 80, 60)
+    assert [p.name for p in win.folder_model.paths] == ["a.png", "b.png", "c.png", "d.png", "e.png"]
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # the folder itself goes away
+        shutil.rmtree(folder)
+    assert len(win.folder_model.paths) == 5 and "no such folder" in win.statusBar().currentMessage()
+
+
+def test_strip_badges_follow_a_hints_file_written_by_another_program(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                     qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    model = win.folder_model
+    assert model.data(model.index(2), HAS_HINTS_ROLE) is False
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+        save_hints(sidecar_path(folder / "c.png"), [Hint(0.2, 0.2, (20, 30, 200))])
+    assert model.data(model.index(2), HAS_HINTS_ROLE) is True
+
+
+def test_strip_thumbnail_of_a_photo_scanned_again_is_made_again(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    model = win.folder_model
+    model.data(model.index(2), Qt.ItemDataRole.DecorationRole)
+    key = str(folder / "c.png")
+    qtbot.waitUntil(lambda: key in model._thumbs, timeout=10000)
+    before = model._thumbs[key]
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # rescanned, saved as editors do: anew, renamed
+        write_gray(folder / "c.new.png", 60, 120)
+        os.replace(folder / "c.new.png", folder / "c.png")
+    model.data(model.index(2), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: key in model._thumbs, timeout=10000)
+    after = model._thumbs[key]
+    assert (after.width(), after.height()) == (before.width(), before.height())  # square tiles
+    assert after != before
+
+
+def test_next_and_previous_go_on_from_an_open_photo_deleted_on_disk(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                    qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    for step, expected in ((win.next_photo, "c.png"), (win.previous_photo, "a.png")):
+        win.open_image(folder / "b.png")
+        with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+            (folder / "b.png").rename(folder.parent / "b.png")  # moved out of the folder while open
+        assert [p.name for p in win.folder_model.paths] == ["a.png", "c.png"]
+        step()
+        assert win.document.path.name == expected
+        with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+            (folder.parent / "b.png").rename(folder / "b.png")
