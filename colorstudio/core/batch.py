@@ -38,7 +38,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
-from .fileio import part_in_use, part_prefix
+from .fileio import part_in_use, part_prefix, same_file_key
 from .hints import MAX_SATURATION, Hint, PhotoHints, find_hints_file, load_photo_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
@@ -255,12 +255,6 @@ def _mark_if_changed(out: Path, read: list[tuple[Path, int | None]], shared_hint
         earlier = min(changed) - 2_000_000_000  # 2 s: what a FAT or SMB share's clock resolves
         with contextlib.suppress(OSError):
             os.utime(out, ns=(earlier, earlier))
-
-
-def _same_key(p: Path) -> str:
-    """A key under which two paths name the same file (case-folded where the usual file system is)."""
-    s = os.path.normcase(os.path.realpath(p))
-    return s.casefold() if sys.platform in ("darwin", "win32") else s
 
 
 # -- the report -----------------------------------------------------------------------------
@@ -549,7 +543,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
 
 def _conflicts(photos: list[Path], outputs: list[Path]) -> dict[int, str]:
     """Photos that must not be written: output over an input, or two photos onto one output."""
-    inputs = {_same_key(p): p for p in photos}
+    inputs = {same_file_key(p): p for p in photos}
     first: dict[str, Path] = {}
     found: dict[int, str] = {}
     # Where two photos meet on one output (a.gif and a.png -> a.png), the one of that very name
@@ -557,7 +551,7 @@ def _conflicts(photos: list[Path], outputs: list[Path]) -> dict[int, str]:
     order = sorted(range(len(photos)), key=lambda i: photos[i].name != outputs[i].name)
     for i in order:
         photo, out = photos[i], outputs[i]
-        key = _same_key(out)
+        key = same_file_key(out)
         if out.suffix.lower() not in WRITE_FORMATS:  # e.g. {name} of a GIF
             found[i] = (f"its output name {out.name} is not a type that can be written; use a --pattern that "
                         "ends in .{ext}")
@@ -702,17 +696,17 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
     photos = find_photos(input_dir, bool(args.recursive),
                          on_error=lambda folder, exc: unlisted.append((folder, str(exc.strerror or exc))))
     if _inside(output_dir, input_dir):  # --allow-inside: never take our own outputs for photos
-        own = {_same_key(Path(r["output"])) for r in read_report(report_path) if r.get("status") == "done"
+        own = {same_file_key(Path(r["output"])) for r in read_report(report_path) if r.get("status") == "done"
                and isinstance(r.get("output"), str)}
         out_real = Path(os.path.realpath(output_dir))
-        photos = [p for p in photos if _same_key(p) not in own
+        photos = [p for p in photos if same_file_key(p) not in own
                   and (out_real == Path(os.path.realpath(input_dir)) or not _inside(p, output_dir))]
     else:  # the output folder is outside; still, an odd subfolder name must not lead back inside
         for p in photos:
             if _inside(output_path(p, options), input_dir):
                 raise ColorStudioError(f"{p}: its output {output_path(p, options)} would be inside the input folder "
                                        f"{input_dir}; choose another output folder")
-    if _same_key(report_path) in {_same_key(p) for p in photos}:
+    if same_file_key(report_path) in {same_file_key(p) for p in photos}:
         raise ColorStudioError(f"{report_path}: the report file is one of the photos")
 
     output_dir.mkdir(parents=True, exist_ok=True)

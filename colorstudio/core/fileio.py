@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,14 @@ except ImportError:  # Windows, where a file another process has open cannot be 
 def photo_key(path: str | os.PathLike[str]) -> str:
     """A stable key for a photo file (its absolute path): names its autosave and stored hints."""
     return str(Path(path).expanduser().resolve())
+
+
+def same_file_key(path: str | os.PathLike[str]) -> str:
+    """A key under which two paths name the same file: the real path, case-folded where the
+    usual file system ignores case (macOS, Windows), so that IMG_0001.JPG and img_0001.jpg,
+    one file there, are one key even before the file exists."""
+    s = os.path.normcase(os.path.realpath(os.path.expanduser(path)))
+    return s.casefold() if sys.platform in ("darwin", "win32") else s
 
 
 def photo_digest(path: str | os.PathLike[str]) -> str:

@@ -24,6 +24,7 @@ from .. import __version__
 from ..core.batch import BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
+from ..core.fileio import same_file_key
 from ..core.hints import (
     DEFAULT_HINT_SIZE,
     MAX_HINTS,
@@ -987,11 +988,11 @@ class MainWindow(QMainWindow):
         problem = ""
         if target.suffix.lower() not in WRITE_FORMATS:
             problem = f"{target.name}: unsupported file type; use .jpg, .png or .tif"
-        elif photo_key(target) == doc.key or (target.exists() and os.path.samefile(target, doc.path)):
+        elif same_file_key(target) == same_file_key(doc.path) or (target.exists() and os.path.samefile(target, doc.path)):
             problem = f"{target}: that is the original photo; the original is never overwritten"
-        elif photo_key(target) == photo_key(sidecar_path(doc.path)):
+        elif same_file_key(target) == same_file_key(sidecar_path(doc.path)):
             problem = f"{target}: that is the hints file"
-        elif photo_key(target) in {photo_key(q) for q in self.folder_model.paths}:
+        elif same_file_key(target) in {same_file_key(q) for q in self.folder_model.paths}:
             problem = f"{target}: that is {target.name}, a photo of the open folder; originals are never overwritten"
         elif not target.parent.is_dir():
             problem = f"{target}: the folder {target.parent} does not exist"
@@ -1135,7 +1136,7 @@ class MainWindow(QMainWindow):
     # -- recent files --------------------------------------------------------------------------
     def _remember_recent(self, path: Path) -> None:
         s = QSettings()
-        items = [str(x) for x in (s.value("recent_files", []) or []) if isinstance(x, str)]
+        items = self.recent_files()
         key = str(path.resolve())
         items = [key] + [x for x in items if x != key][: RECENT_MAX - 1]
         s.setValue("recent_files", items)

@@ -244,6 +244,11 @@ def test_recent_files_and_drop(make_window, fake_engine, photo, tmp_path, qtbot)
         win.dropEvent(event)
     assert win.document.path == other
     assert win.recent_files()[:2] == [str(other.resolve()), str(photo.resolve())]
+    from PySide6.QtCore import QSettings
+
+    QSettings().setValue("recent_files", str(photo.resolve()))  # how an INI file gives back a one-item list
+    win._remember_recent(other)
+    assert win.recent_files() == [str(other.resolve()), str(photo.resolve())]
     win._fill_recent_menu()
     texts = [a.text() for a in win.recent_menu.actions()]
     assert any("dropped.png" in t for t in texts)

@@ -667,6 +667,26 @@ def test_export_refuses_to_overwrite_another_original_of_the_open_folder(make_wi
     assert (root / "b.png").read_bytes() == before
 
 
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_export_refuses_another_original_named_in_another_case(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                               messages, monkeypatch, platform) -> None:  # noqa: ANN001
+    from colorstudio.core import fileio
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    for n in ("IMG_0001.PNG", "IMG_0002.PNG"):
+        write_gray(root / n, 120, 90)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(root)
+    monkeypatch.setattr(fileio.sys, "platform", platform)  # where IMG_0002.PNG and img_0002.png are one file
+    for name in ("img_0002.png", "img_0001.png"):
+        assert not win.export_to(root / name)
+        assert messages[-1][:2] == ("critical", "Cannot export")
+    assert [m[2].rsplit(": ", 1)[1][:12] for m in messages[-2:]] == ["that is img_", "that is the "]
+    assert sorted(p.name for p in root.iterdir()) == ["IMG_0001.PNG", "IMG_0002.PNG"]
+
+
 def test_next_and_previous_photo_go_past_a_photo_that_cannot_be_read(make_window, fake_engine, tmp_path,  # noqa: ANN001
                                                                     qtbot, messages, answer) -> None:
     from PySide6.QtWidgets import QMessageBox
