@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import io
 import os
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -446,7 +447,8 @@ class PhotoStrip(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(BadgeDelegate(self))
-        self.setToolTip("Photos of the open folder: click to open; Ctrl/Shift-click to select several "
+        self.setToolTip("Photos of the open folder: click (or Enter) to open; "
+                        f"{'Cmd' if sys.platform == 'darwin' else 'Ctrl'}/Shift-click to select several "
                         "for Colorize Selected or Paste Hints to Selected (right-click). "
                         "Badges: H has hints, ✓ exported.")
         self.setMinimumHeight(THUMB + 48)
@@ -460,7 +462,12 @@ class PhotoStrip(QListView):
         super().mousePressEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        self._selecting = False  # Enter on a photo opens it
+        self._selecting = False
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            # Enter opens the current photo; on a Mac, Qt's list views do not activate on it
+            self.open_requested.emit(self.currentIndex().row())
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def _clicked(self, index: QModelIndex) -> None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
     QDockWidget,
     QDoubleSpinBox,
     QFrame,
@@ -43,6 +47,31 @@ class HistorySpinBox(QDoubleSpinBox):
             event.ignore()  # not the field's: the window's Undo / Redo shortcut runs
             return True
         return super().event(event)
+
+
+class OwnKeys(QObject):
+    """Keys a focused control uses itself stay its own instead of running a window shortcut:
+    Page Up / Page Down step a slider, a spin box or a list by a page (not to another photo),
+    and letters typed in a drop-down list pick its item (V does not switch to split view).
+    The photo strip is left out: there, Page Up / Page Down are Previous / Next Photo."""
+
+    PAGE_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            plain = mods == Qt.KeyboardModifier.NoModifier
+            if ((plain and event.key() in self.PAGE_KEYS
+                 and isinstance(obj, (QAbstractSlider, QAbstractSpinBox, QAbstractItemView)))
+                    or (isinstance(obj, QComboBox) and mods in (Qt.KeyboardModifier.NoModifier,
+                                                               Qt.KeyboardModifier.ShiftModifier)
+                        and event.text().isprintable() and event.text().strip())):
+                event.accept()  # the control takes the key press
+        return False
+
+    def watch(self, widgets: list[QWidget]) -> None:
+        for w in widgets:
+            w.installEventFilter(self)
 
 
 class ResettingSlider(QSlider):
@@ -89,6 +118,9 @@ def build(win: MainWindow) -> None:
     build_actions(win)
     build_menus_and_toolbars(win)
     build_status_bar(win)
+    win.own_keys = OwnKeys(win)
+    win.own_keys.watch([w for kind in (QAbstractSlider, QAbstractSpinBox, QAbstractItemView, QComboBox)
+                        for w in win.findChildren(kind) if w is not win.strip])
 
 
 def build_central(win: MainWindow) -> None:

@@ -904,3 +904,17 @@ def test_next_and_previous_go_on_from_an_open_photo_deleted_on_disk(make_window,
         assert win.document.path.name == expected
         with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
             (folder.parent / "b.png").rename(folder / "b.png")
+
+
+def test_enter_in_the_strip_opens_the_current_photo_once(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    opened: list[int] = []
+    win.strip.open_requested.connect(opened.append)
+    win.strip.setFocus()
+    qtbot.keyClick(win.strip, Qt.Key.Key_Right)  # moves the current photo, opens nothing
+    assert opened == [] and win.document.path.name == "a.png"
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        qtbot.keyClick(win.strip, Qt.Key.Key_Return)
+    assert opened == [1] and win.document.path.name == "b.png"

@@ -245,3 +245,37 @@ def test_pasting_the_hints_a_photo_has_adds_no_undo_step(make_window, fake_engin
     n = win.undo_stack.count()
     win.paste_hints()
     assert win.undo_stack.count() == n
+
+
+def test_page_keys_in_a_focused_control_stay_in_it(make_window, fake_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    for i in range(3):
+        write_gray(tmp_path / f"p{i}.png", 80, 60, shift=i * 20)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(tmp_path)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.next_photo()
+    win.saturation_slider.setFocus()
+    qtbot.keyClick(win.saturation_slider, Qt.Key.Key_PageUp)  # a page up the slider, not the previous photo
+    assert win.saturation_slider.value() > 100 and win.document.path.name == "p1.png"
+    win.size_spin.setFocus()
+    size = win.size_spin.value()
+    qtbot.keyClick(win.size_spin, Qt.Key.Key_PageDown)
+    assert win.size_spin.value() < size and win.document.path.name == "p1.png"
+    win.strip.setFocus()  # in the strip, Page Down is still Next Photo
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        qtbot.keyClick(win.strip, Qt.Key.Key_PageDown)
+    assert win.document.path.name == "p2.png"
+
+
+def test_letters_typed_in_a_drop_down_list_pick_its_item(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    _open(win, photo, qtbot)
+    combo = win.colour_panel.new_hint_mode
+    combo.setFocus()
+    split = win.act_split.isChecked()
+    qtbot.keyClick(combo, Qt.Key.Key_V)
+    assert win.act_split.isChecked() == split
+    win.canvas.setFocus()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_V)  # elsewhere, V is still the split view
+    assert win.act_split.isChecked() != split
