@@ -491,14 +491,37 @@ class Canvas(QWidget):
             self.unsetCursor()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Without a mouse: Enter (or Insert) adds a hint at the middle of the part of the photo
+        on screen; the arrow keys then move it (a screen pixel; with Shift, ten) or, with no hint
+        selected, pan the zoomed view (a tenth of it; with Shift, half)."""
         steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-        step = steps.get(Qt.Key(event.key()))
-        if step is None or not self._input or self._selected < 0:
+        key = Qt.Key(event.key())
+        step = steps.get(key)
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Insert) and self._input and self.mode != "result":
+            x, y = self._middle_on_screen()
+            self.add_requested.emit(x, y)
+        elif step is not None and self._input and self._selected >= 0:
+            far = 10 if shift else 1
+            self.nudge_requested.emit(step[0] * far, step[1] * far)
+        elif step is not None and self._size[0] and not self.view.fit:
+            s = self.view.scale
+            part = 0.5 if shift else 0.1
+            c = self.view.center
+            self.view.set_view(s, QPointF(c.x() + step[0] * part * self.width() / s,
+                                          c.y() + step[1] * part * self.height() / s))
+        else:
             super().keyPressEvent(event)
             return
-        far = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
-        self.nudge_requested.emit(step[0] * far, step[1] * far)
         event.accept()
+
+    def _middle_on_screen(self) -> tuple[float, float]:
+        """The middle of the part of the photo on screen, normalised."""
+        r = self.image_rect().intersected(QRectF(0, 0, self.width(), self.height()))
+        if r.isEmpty():
+            r = self.image_rect()
+        x, y = self.widget_to_image(r.center())
+        return min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         steps = event.angleDelta().y() / 120.0

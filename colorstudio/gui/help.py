@@ -23,7 +23,9 @@ MOUSE = (
     ("Drag a hint", "move it (a stroke's: the whole stroke); the result follows live"),
     ("Right-click a hint", "delete it (a stroke's: the whole stroke)"),
     ("Ctrl-drag, Ctrl+right-click a stroke's hint", "move, delete that one hint alone (Cmd on a Mac)"),
-    ("Arrow keys (on the photo)", "nudge the selected hint or stroke a screen pixel; with Shift, ten"),
+    ("Enter or Insert (on the photo)", "add a hint in the middle of the part of the photo on screen"),
+    ("Arrow keys (on the photo)", "nudge the selected hint or stroke a screen pixel; with Shift, ten; "
+                                  "with no hint selected, pan the zoomed view"),
     ("Drag anywhere else", "pan (once zoomed in)"),
     ("Mouse wheel", "zoom at the pointer"),
     ("Drag the before/after line", "move the split (split view)"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from colorstudio.core.color import lightness
@@ -712,6 +712,30 @@ def test_arrow_keys_nudge_the_selected_hint_in_one_undo_step(make_window, fake_e
     win.select_hint(-1)
     qtbot.keyClick(win.canvas, Qt.Key.Key_Left)  # nothing selected: nothing moves
     assert win.undo_stack.count() == 2 and win.document.hints[0].x == 0.5
+
+
+def test_keyboard_alone_adds_a_hint_and_pans_the_zoomed_view(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.setFocus()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Return)  # the whole photo on screen: its middle
+    assert [(h.x, h.y) for h in win.document.hints] == [(pytest.approx(0.5, abs=0.01), pytest.approx(0.5, abs=0.01))]
+    assert win.canvas._selected == 0  # selected, so the arrow keys move it
+    win.select_hint(-1)
+    for _ in range(3):
+        win.act_zoom_in.trigger()
+    center = win.view.center
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Right)  # nothing selected, zoomed in: the view pans
+    s = win.view.scale
+    assert win.view.center.x() == pytest.approx(center.x() + 0.1 * win.canvas.width() / s)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Insert)  # in the middle of what is on screen now
+    hint = win.document.hints[1]
+    middle = win.canvas.widget_to_image(QPointF(win.canvas.width() / 2, win.canvas.height() / 2))
+    assert (hint.x, hint.y) == (pytest.approx(middle[0], abs=0.01), pytest.approx(middle[1], abs=0.01))
+    assert hint.x > 0.55 and len(win.document.hints) == 2
+    win.select_hint(-1)
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert win.view.center.y() == pytest.approx(center.y() + 0.5 * win.canvas.height() / s)
 
 
 def test_revert_to_saved_is_one_undoable_step(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
