@@ -79,10 +79,12 @@ class Swatch(QToolButton):
         if rgb is None:
             self.setStyleSheet("QToolButton { background: transparent; border: 1px dashed #888; }")
             self.setToolTip("")
+            self.setAccessibleName("No colour")
         else:
             self.setStyleSheet(f"QToolButton {{ background: {hex_of(rgb)}; border: 1px solid #222; }}"
                                "QToolButton:hover { border: 2px solid #ffd600; }")
             self.setToolTip(tip or hex_of(rgb))
+            self.setAccessibleName(tip or f"Colour {hex_of(rgb)}")  # a screen reader says more than "button"
 
 
 class GamutWidget(QWidget):

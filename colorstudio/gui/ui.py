@@ -118,6 +118,11 @@ def build(win: MainWindow) -> None:
     build_actions(win)
     build_menus_and_toolbars(win)
     build_status_bar(win)
+    for widget, name in ((win.canvas, "Photo with its colour hints"), (win.result_canvas, "Colorized result"),
+                         (win.size_spin, "Hint size"), (win.saturation_slider, "Saturation"),
+                         (win.split_slider, "Before/after split"), (win.strip, "Photos of the folder"),
+                         (win.history, "Edit history"), (win.hint_panel.list, "Hints")):
+        widget.setAccessibleName(name)
     win.own_keys = OwnKeys(win)
     win.own_keys.watch([w for kind in (QAbstractSlider, QAbstractSpinBox, QAbstractItemView, QComboBox)
                         for w in win.findChildren(kind) if w is not win.strip])

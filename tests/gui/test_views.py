@@ -119,3 +119,14 @@ def test_a_drop_opens_the_first_photo_among_other_files(win, tmp_path, messages)
 
 def test_the_status_bar_names_the_device_of_an_engine_given_to_the_window(win) -> None:  # noqa: ANN001
     assert "fake" in win.device_label.text()
+
+
+def test_controls_have_names_a_screen_reader_can_say(win) -> None:  # noqa: ANN001
+    from colorstudio.gui.panels import Swatch, hex_of
+
+    for widget in (win.canvas, win.result_canvas, win.size_spin, win.saturation_slider, win.split_slider,
+                   win.strip, win.history, win.hint_panel.list):
+        assert widget.accessibleName(), widget
+    win.colour_panel.remember((20, 200, 40))  # a recent colour
+    swatches = [s for s in win.colour_panel.findChildren(Swatch) if s.rgb is not None]
+    assert len(swatches) >= 2 and all(hex_of(s.rgb) in s.accessibleName() for s in swatches)  # each says its colour
