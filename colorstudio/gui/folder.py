@@ -36,7 +36,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ..core.hints import find_hints_file
@@ -144,7 +144,8 @@ class _ThumbTask(QRunnable):
         if self.generation != self.loader.generation:
             return
         try:
-            img = square(make_thumbnail(self.path, self.loader.size), self.loader.size)
+            img = square(make_thumbnail(self.path, self.loader.pixels), self.loader.pixels)
+            img.setDevicePixelRatio(self.loader.ratio)  # shown at `size` logical px, sharp on a high-DPI screen
             self.loader.ready.emit(str(self.path), img, "", self.generation)
         except Exception as exc:  # noqa: BLE001 - a broken file gets a broken thumbnail
             self.loader.ready.emit(str(self.path), QImage(), str(exc) or type(exc).__name__, self.generation)
@@ -155,9 +156,13 @@ class ThumbnailLoader(QObject):
 
     ready = Signal(str, QImage, str, int)  # path, image (null on failure), error, generation
 
-    def __init__(self, size: int = THUMB, parent: QObject | None = None) -> None:
+    def __init__(self, size: int = THUMB, parent: QObject | None = None, ratio: float | None = None) -> None:
         super().__init__(parent)
-        self.size = size
+        self.size = size  # logical px
+        # device px per logical px: the screens' highest (a window moved to the other screen stays sharp)
+        app = QGuiApplication.instance()
+        self.ratio = max(1.0, float(ratio if ratio is not None else app.devicePixelRatio() if app else 1.0))
+        self.pixels = round(size * self.ratio)
         self.generation = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, min(2, (os.cpu_count() or 2) - 1)))

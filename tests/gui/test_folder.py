@@ -918,3 +918,15 @@ def test_enter_in_the_strip_opens_the_current_photo_once(make_window, fake_engin
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         qtbot.keyClick(win.strip, Qt.Key.Key_Return)
     assert opened == [1] and win.document.path.name == "b.png"
+
+
+def test_thumbnails_are_made_for_the_screen_pixels_of_a_high_dpi_screen(folder, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.folder import THUMB, ThumbnailLoader
+
+    loader = ThumbnailLoader(ratio=2.0)
+    with qtbot.waitSignal(loader.ready, timeout=10000) as blocker:
+        loader.request(folder / "a.png")
+    img = blocker.args[1]
+    assert (img.width(), img.height(), img.devicePixelRatio()) == (2 * THUMB, 2 * THUMB, 2.0)
+    assert img.deviceIndependentSize().width() == THUMB  # laid out as before, drawn with twice the pixels
+    loader.shutdown()
