@@ -187,9 +187,22 @@ def build_panels(win: MainWindow) -> None:
     # QUndoView rebuilds its whole list on every step; only keep it attached while it is seen.
     win.history_dock.visibilityChanged.connect(
         lambda seen: win.history.setGroup(win.undo_group if seen else None))
+    for dock in (win.hints_dock, win.history_dock):  # the tab behind is moved out of sight, still "visible"
+        dock.visibilityChanged.connect(lambda seen, d=dock: _focus_only_when_seen(d.widget(), seen))
     win.hints_dock.raise_()
     win.photos_dock = _dock(win, "Photos", "photos_dock", win.strip, Qt.DockWidgetArea.BottomDockWidgetArea)
     win.photos_dock.hide()
+
+def _focus_only_when_seen(panel: QWidget, seen: bool) -> None:
+    """Tab skips the controls of a dock tab that is behind another (Qt keeps them in the focus chain)."""
+    for w in [panel, *panel.findChildren(QWidget)]:
+        if not seen and w.focusPolicy() != Qt.FocusPolicy.NoFocus:
+            w.setProperty("seen_focus_policy", w.focusPolicy())
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        elif seen and w.property("seen_focus_policy") is not None:
+            w.setFocusPolicy(Qt.FocusPolicy(w.property("seen_focus_policy")))
+            w.setProperty("seen_focus_policy", None)
+
 
 def _action(win: MainWindow, text: str, slot: Callable[..., Any] | None, shortcuts: Any = (), tip: str = "",
             icon: QStyle.StandardPixmap | None = None, checkable: bool = False) -> QAction:

@@ -130,3 +130,19 @@ def test_controls_have_names_a_screen_reader_can_say(win) -> None:  # noqa: ANN0
     win.colour_panel.remember((20, 200, 40))  # a recent colour
     swatches = [s for s in win.colour_panel.findChildren(Swatch) if s.rgb is not None]
     assert len(swatches) >= 2 and all(hex_of(s.rgb) in s.accessibleName() for s in swatches)  # each says its colour
+
+
+def test_tab_skips_the_dock_tab_behind(win, qtbot) -> None:  # noqa: ANN001
+    win.hints_dock.raise_()
+    qtbot.waitUntil(lambda: win.history.focusPolicy() == Qt.FocusPolicy.NoFocus, timeout=5000)
+    win.hint_panel.list.setFocus()
+    seen = []
+    for _ in range(40):  # once round the whole focus chain
+        QApplication.focusWidget().focusNextChild()
+        seen.append(QApplication.focusWidget())
+    assert win.history not in seen and win.hint_panel.list in seen
+    win.history_dock.raise_()  # the other tab in front: now the history takes focus, the hint list does not
+    qtbot.waitUntil(lambda: win.history.focusPolicy() != Qt.FocusPolicy.NoFocus, timeout=5000)
+    assert win.hint_panel.list.focusPolicy() == Qt.FocusPolicy.NoFocus
+    win.hints_dock.raise_()
+    qtbot.waitUntil(lambda: win.hint_panel.list.focusPolicy() != Qt.FocusPolicy.NoFocus, timeout=5000)
