@@ -10,15 +10,49 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QEventLoop, QStandardPaths, Qt, QThread, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QEventLoop, QStandardPaths, Qt, QThread, QTimer
+from PySide6.QtGui import QFileOpenEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 log = logging.getLogger("colorstudio.gui")
 SMOKE_TIMEOUT_S = 60
+
+
+class ColorStudioApp(QApplication):
+    """The application object. On macOS, photos and folders opened from the Finder (Open With,
+    a double-click on a file type the app is registered for, a drop on the Dock icon) arrive
+    as FileOpen events sent to it, not as command-line arguments. They are kept until a window
+    takes them (the one that launches the app comes before the window exists)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__(argv)
+        self.pending_opens: list[str] = []
+        self._open: Callable[[str], object] | None = None
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt override
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self.pending_opens.append(path)
+                if self._open is not None:
+                    QTimer.singleShot(0, self._flush_opens)  # not inside the event: opening may ask things
+            return True
+        return super().event(event)
+
+    def take_opens(self, receiver: Callable[[str], object]) -> None:
+        """From now on, and for those asked for already, `receiver(path)` opens them."""
+        self._open = receiver
+        self._flush_opens()
+
+    def _flush_opens(self) -> None:
+        pending, self.pending_opens = self.pending_opens, []
+        for path in pending:
+            if self._open is not None:
+                self._open(path)
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -26,7 +60,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-        app = QApplication(argv if argv is not None else [sys.argv[0]])
+        app = ColorStudioApp(argv if argv is not None else [sys.argv[0]])
     app.setOrganizationName("ColorStudio")
     app.setApplicationName("ColorStudio")
     app.setApplicationDisplayName("ColorStudio")
@@ -111,6 +145,8 @@ def run_app(path: str | os.PathLike[str] | None = None, smoke_test: bool = False
     win.controller.preload()
     if path:
         QTimer.singleShot(0, lambda: win.open_path(path))
+    if isinstance(app, ColorStudioApp):
+        QTimer.singleShot(0, lambda: app.take_opens(win.open_path))
     return int(app.exec())
 
 

@@ -19,6 +19,13 @@ def write_gray(path: Path, width: int = 128, height: int = 96, shift: int = 0) -
     return path
 
 
+@pytest.fixture(scope="session")
+def qapp_cls():  # noqa: ANN201 - pytest-qt: the tests run on the app's own application class
+    from colorstudio.gui.app import ColorStudioApp
+
+    return ColorStudioApp
+
+
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     return write_gray(tmp_path / "photo.png")

@@ -814,3 +814,26 @@ def test_preferences_keep_a_working_size_the_settings_file_allows(qtbot, size: i
     dlg = PreferencesDialog(Settings(working_size=size))
     qtbot.addWidget(dlg)
     assert dlg.settings().working_size == size  # OK without a change changes nothing (it was 64 or 2048)
+
+
+def test_photos_opened_from_the_finder_reach_the_window(make_window, fake_engine, photo, tmp_path,  # noqa: ANN001
+                                                        qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from colorstudio.gui.app import ColorStudioApp
+
+    app = QApplication.instance()
+    assert isinstance(app, ColorStudioApp)
+    QApplication.sendEvent(app, QFileOpenEvent(str(photo)))  # the photo that launched the app: no window yet
+    win = make_window(fake_engine)
+    try:
+        with qtbot.waitSignal(win.result_ready, timeout=10000):
+            app.take_opens(win.open_path)
+        assert win.document.path == photo
+        other = write_gray(tmp_path / "from-finder.png", 80, 60)
+        with qtbot.waitSignal(win.result_ready, timeout=10000):  # one more, with the window open
+            QApplication.sendEvent(app, QFileOpenEvent(str(other)))
+        assert win.document.path == other and app.pending_opens == []
+    finally:
+        app._open = None
