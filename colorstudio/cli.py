@@ -20,12 +20,17 @@ class CliError(Exception):
 
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model file, or a shipped model: default, quality")
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    # Each left out takes the app's Preferences (its settings file), which default to what is said here.
+    p.add_argument("--model", default=None,
+                   help="model file, or a shipped model: default, quality (default: the app's Preferences, else default)")
+    p.add_argument("--device", default=None,
+                   help="auto, cpu, cuda, cuda:N or mps (default: the app's Preferences, else auto)")
     p.add_argument("--size", type=int, default=None,
                    help="working size: long side, in pixels, of the image on which hints are spread and colour "
-                        "is predicted (the network runs at most at the model's native size)")
-    p.add_argument("--max-megapixels", type=float, default=None, help="refuse larger images (default 250)")
+                        "is predicted (the network runs at most at the model's native size; default: the app's "
+                        "Preferences, else 256)")
+    p.add_argument("--max-megapixels", type=float, default=None,
+                   help="refuse larger images (default: the app's Preferences, else 250)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +111,7 @@ def _settings_defaults(args: argparse.Namespace) -> None:
         args.model_from_settings = s.model != Settings().model
     if getattr(args, "device", "absent") is None:
         args.device = s.device
+        args.device_from_settings = s.device != Settings().device
     if getattr(args, "size", "absent") is None:
         args.size = s.working_size
     if getattr(args, "max_megapixels", "absent") is None:
@@ -113,18 +119,24 @@ def _settings_defaults(args: argparse.Namespace) -> None:
 
 
 def _load_engine(args: argparse.Namespace):  # noqa: ANN202 - Engine, imported lazily
+    from .core.device import resolve_device
     from .core.engine import load_engine
-    from .core.errors import ModelFileError
+    from .core.errors import DeviceError, ModelFileError
+    from .core.settings import settings_path
 
     if args.size is not None and args.size < 16:
         raise CliError(f"--size must be at least 16, got {args.size}")
+    if getattr(args, "device_from_settings", False):
+        try:
+            resolve_device(args.device)
+        except DeviceError as exc:  # chosen in the app for another machine, or a GPU gone: not asked for here
+            print(f"colorstudio: note: {exc} (the device chosen in {settings_path()}); using auto", file=sys.stderr)
+            args.device = "auto"
     try:
         engine = load_engine(args.model, device=args.device or "auto", working_size=int(args.size))
     except ModelFileError as exc:
         if not getattr(args, "model_from_settings", False):
             raise
-        from .core.settings import settings_path
-
         raise CliError(f"{exc} (the model chosen in {settings_path()}; choose another in the app's "
                        "Preferences, or pass --model)") from None
     if engine.device_note:

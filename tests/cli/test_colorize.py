@@ -462,6 +462,22 @@ def test_a_model_set_in_the_settings_that_is_gone_names_the_settings_file(photo:
     assert code != 0 and "moved.pt: no such model file" in err and f"the model chosen in {settings}" in err
 
 
+def test_a_device_set_in_the_settings_that_is_missing_here_falls_back(photo: Path, out_dir: Path, tiny_model_path: Path,
+                                                                     capfd: pytest.CaptureFixture[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    settings = Path(os.environ["COLORSTUDIO_SETTINGS"])
+    settings.write_text(json.dumps({"device": "cuda"}), "utf-8")  # chosen in the app on a machine with a GPU
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "o.png"), "--model", str(tiny_model_path))
+    assert code == 0 and (out_dir / "o.png").exists()
+    assert "no CUDA GPU is available" in err and f"the device chosen in {settings}" in err and "using auto" in err
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "p.png"), "--model", str(tiny_model_path),
+                         "--device", "cuda")  # asked for on the command line: an error, as before
+    assert code == 1 and "no CUDA GPU is available" in err
+
+
 def test_colorize_works_when_training_modules_cannot_be_imported(
         photo: Path, out_dir: Path, tiny_model_path: Path, capfd: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
