@@ -1,7 +1,8 @@
 """The photo views: paint the input with hint markers, or the result, or both split.
 
 The canvas changes no document state. Mouse events become *intents* carrying normalised
-image coordinates (x = column / width in [0, 1]); the window turns them into commands.
+image coordinates (x = (column + 0.5) / width for a pixel's centre, as in the hints file);
+the window turns them into commands.
 Zoom and pan live in a `ViewState` shared by the canvases, so both views move in step.
 """
 from __future__ import annotations

@@ -454,7 +454,7 @@ class PhotoStrip(QListView):
         self.setItemDelegate(BadgeDelegate(self))
         self.setToolTip("Photos of the open folder: click (or Enter) to open; "
                         f"{'Cmd' if sys.platform == 'darwin' else 'Ctrl'}/Shift-click to select several "
-                        "for Colorize Selected or Paste Hints to Selected (right-click). "
+                        "for Colorize All (the selected photos) or Paste Hints to Selected (right-click). "
                         "Badges: H has hints, ✓ exported.")
         self.setMinimumHeight(THUMB + 48)
 

@@ -26,11 +26,14 @@ MOUSE = (
     ("Enter or Insert (on the photo)", "add a hint in the middle of the part of the photo on screen"),
     ("Arrow keys (on the photo)", "nudge the selected hint or stroke a screen pixel; with Shift, ten; "
                                   "with no hint selected, pan the zoomed view"),
-    ("Drag anywhere else", "pan (once zoomed in)"),
+    ("Drag anywhere else, or middle-drag", "pan (once zoomed in)"),
     ("Mouse wheel", "zoom at the pointer"),
     ("Drag the before/after line", "move the split (split view)"),
     ("Click a suggestion or the gamut", "recolour the selected hint"),
     ("Double-click the saturation slider", "back to 100 %"),
+    ("Click a photo in the strip, or Enter", "open it"),
+    ("Ctrl/Shift-click in the strip (Cmd on a Mac)", "select several (for Colorize All and Paste Hints to Selected)"),
+    ("Right-click the strip", "its menu"),
 )
 
 
@@ -38,7 +41,7 @@ def shortcut_rows(win: MainWindow) -> list[tuple[str, str]]:
     """(action, its shortcuts) for every action of the window that has a shortcut."""
     rows = []
     for act in win.actions():
-        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts() if not k.isEmpty()]
         if keys:
             rows.append((act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…"),
                          ", ".join(keys)))

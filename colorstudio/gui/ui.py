@@ -257,7 +257,9 @@ def build_actions(win: MainWindow) -> None:
                       "Open the previous photo of the folder", sp.SP_MediaSkipBackward)
     win.act_prefs = a("&Preferences…", win.preferences_dialog, ["Ctrl+,"],
                        "Device, working size, model file, new-hint colour")
-    win.act_quit = a("&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit ColorStudio")
+    # Windows' key scheme has no Quit key; Ctrl+Q is what photo tools there use too
+    quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+    win.act_quit = a("&Quit", win.close, [k for k in quit_keys if not k.isEmpty()] or ["Ctrl+Q"], "Quit ColorStudio")
     win.act_help_keys = a("&Keyboard and Mouse", lambda: show_shortcuts(win), QKeySequence.StandardKey.HelpContents,
                           "Every shortcut and mouse gesture")
     win.act_about = a("&About ColorStudio", lambda: show_about(win), (), "Version, model and libraries")
