@@ -182,6 +182,9 @@ class MainWindow(QMainWindow):
         d.dirty_changed.connect(self._dirty_changed)
         self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.folder_watch.changed.connect(self._folder_changed)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.commitDataRequest.connect(self._session_ending)
         for c in (self.canvas, self.result_canvas):
             c.add_requested.connect(self.add_hint_at)
             c.select_requested.connect(self.select_hint)
@@ -954,6 +957,11 @@ class MainWindow(QMainWindow):
             more = f"\n… and {len(failed) - 20} more" if len(failed) > 20 else ""
             QMessageBox.critical(self, "Paste hints",
                                  "These photos' hints could not be written:\n" + "\n".join(failed[:20]) + more)
+
+    def _session_ending(self, _manager: object = None) -> None:
+        """The desktop session ends (log out, shut down). Qt 6 closes no window then, so there
+        is no "Save changes?": unsaved hints go to the autosave, offered again at the next start."""
+        self.autosave_now()
 
     def autosave_now(self) -> None:
         """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""

@@ -279,3 +279,18 @@ def test_letters_typed_in_a_drop_down_list_pick_its_item(make_window, fake_engin
     win.canvas.setFocus()
     qtbot.keyClick(win.canvas, Qt.Key.Key_V)  # elsewhere, V is still the split view
     assert win.act_split.isChecked() != split
+
+
+def test_logging_out_keeps_unsaved_hints_in_the_autosave(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import SIGNAL
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = app.receivers(SIGNAL("commitDataRequest(QSessionManager&)"))
+    win = make_window(fake_engine)
+    assert app.receivers(SIGNAL("commitDataRequest(QSessionManager&)")) == before + 1  # the window listens
+    _open(win, photo, qtbot)
+    win.add_hint_at(0.3, 0.3)
+    autosave_path(photo).unlink(missing_ok=True)
+    win._session_ending()  # what commitDataRequest runs
+    assert read_autosave(photo)[0].hints == win.document.hints
