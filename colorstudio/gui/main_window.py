@@ -1065,10 +1065,13 @@ class MainWindow(QMainWindow):
         self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options())
 
     def start_batch(self, paths: list[Path], options: BatchOptions) -> Any:
-        """Run core.batch.run_batch over `paths` in a thread, with a progress dialog; returns the BatchRun."""
+        """Run core.batch.run_batch over `paths` in a thread, with a progress dialog; returns the BatchRun,
+        or None when the open photo's unsaved hints could not be saved (or the user cancelled their save)."""
         from .batch_dialog import BatchRun, remember_options
 
-        if self.document.dirty and self.save_hints():  # the batch reads each photo's sidecar
+        if self.document.dirty:  # the batch reads each photo's sidecar
+            if not self.save_hints():  # save_hints has said why; the photo must not be done without its hints
+                return None
             self.statusBar().showMessage(f"Saved the hints of {self.document.path.name} for the batch", 8000)
         remember_options(options)
         self._export_options = options

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from colorstudio.core import batch
 from colorstudio.core.batch import REPORT_NAME, BatchOptions, read_report
@@ -294,6 +294,33 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     assert run.thread.cancelled
     assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
     assert "cancelled; 2 not started" in win.statusBar().currentMessage()
+
+
+def test_no_batch_starts_when_the_open_photos_hints_cannot_be_saved(  # noqa: ANN001
+        make_window, fake_engine, folder, tmp_path, qtbot, monkeypatch, messages, answer) -> None:
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    win.colour_panel.new_hint_mode.setCurrentIndex(win.colour_panel.new_hint_mode.findData("current"))
+    win.colour_panel.choose((30, 60, 220))
+    win.canvas.add_requested.emit(0.5, 0.5)
+    assert win.document.dirty
+    out = tmp_path / "out"
+    options = BatchOptions(output_dir=out, input_root=folder)
+
+    def full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(win.session, "save", full)
+    assert win.start_batch(list(win.folder_model.paths), options) is None  # the save's message says why
+    assert [m[1] for m in messages] == ["Cannot save hints"]
+    monkeypatch.delattr(win.session, "save")  # writable again, but another program changed it: the user cancels
+    monkeypatch.setattr(win.session, "changed_on_disk", lambda: True)
+    asked = answer(QMessageBox.StandardButton.Cancel)
+    assert win.start_batch(list(win.folder_model.paths), options) is None
+    assert len(asked) == 1 and "changed by another program" in asked[0]
+    assert win._batch is None and not out.exists() and win.document.dirty
+    assert not sidecar_path(win.document.path).exists()
 
 
 def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: ANN001
