@@ -208,7 +208,9 @@ class BatchRun(QObject):
         self.thread.progress.connect(self._progress)
         self.thread.finished_with.connect(self._done)
         self.thread.failed.connect(self._failed)
-        self._t0 = time.monotonic()
+        self._worked = 0  # photos worked on (not skipped) ...
+        self._busy = 0.0  # ... and the seconds they took, between progress reports
+        self._last_report = time.monotonic()
 
     def start(self) -> None:
         self.progress.show()
@@ -224,14 +226,18 @@ class BatchRun(QObject):
         return self.thread.isRunning()
 
     def _progress(self, done: int, total: int, current: str, last: BatchResult | None) -> None:
+        now = time.monotonic()
         if last is not None:
             self.results.append(last)
+            if last.status != "skipped":  # skipped photos take no time: they would skew the estimate (as the CLI's)
+                self._worked += 1
+                self._busy += now - self._last_report
+        self._last_report = now
         self.progress.setMaximum(max(1, total))
         self.progress.setValue(done)
         if self.thread.cancelled:
             return
-        elapsed = time.monotonic() - self._t0
-        left = f" – about {_duration(elapsed / done * (total - done))} left" if done else ""
+        left = f" – about {_duration(self._busy / self._worked * (total - done))} left" if self._worked else ""
         self.progress.setLabelText(f"{done} of {total} done{left}\n{Path(current).name}")
 
     def _close_progress(self) -> None:

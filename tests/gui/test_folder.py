@@ -10,6 +10,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -321,6 +322,29 @@ def test_no_batch_starts_when_the_open_photos_hints_cannot_be_saved(  # noqa: AN
     assert len(asked) == 1 and "changed by another program" in asked[0]
     assert win._batch is None and not out.exists() and win.document.dirty
     assert not sidecar_path(win.document.path).exists()
+
+
+def test_batch_time_left_leaves_out_the_photos_skipped_as_done(tmp_path, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """A resumed batch: 8 photos skipped at once, then one of 30 s; one photo is left."""
+    from PySide6.QtWidgets import QWidget
+
+    from colorstudio.gui import batch_dialog
+
+    clock = [100.0]
+    monkeypatch.setattr(batch_dialog, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    paths = [tmp_path / f"p{i}.png" for i in range(10)]
+    run = batch_dialog.BatchRun(paths, BatchOptions(output_dir=tmp_path / "out"), lambda: None, parent)
+    run._progress(0, 10, str(paths[0]), None)
+    for i in range(8):
+        clock[0] += 0.01
+        run._progress(i + 1, 10, str(paths[i + 1]), batch.BatchResult(paths[i], tmp_path / "out", "skipped", 0.0))
+    assert run.progress.labelText().startswith("8 of 10 done\n")  # nothing worked on yet: no estimate
+    clock[0] += 30
+    run._progress(9, 10, str(paths[9]), batch.BatchResult(paths[8], tmp_path / "out", "done", 30.0))
+    assert run.progress.labelText().startswith("9 of 10 done – about 30 s left"), run.progress.labelText()
+    run.progress.close()
 
 
 def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: ANN001
