@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import SIGNAL, SLOT, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -204,6 +204,9 @@ class BatchRun(QObject):
         self.progress.setAutoReset(False)
         self.progress.setMinimumDuration(0)
         self.progress.setMinimumWidth(420)
+        # QProgressDialog's own answer to Cancel hides it at once, while the current photo is still
+        # being colorized: the dialog stays up saying it is stopping, and closes when the thread ends.
+        QObject.disconnect(self.progress, SIGNAL("canceled()"), self.progress, SLOT("cancel()"))
         self.progress.canceled.connect(self.cancel)
         self.thread.progress.connect(self._progress)
         self.thread.finished_with.connect(self._done)
@@ -220,6 +223,11 @@ class BatchRun(QObject):
         self.thread.cancel()
         self.progress.setLabelText("Stopping after the current photo…")
         self.progress.setCancelButton(None)
+        QTimer.singleShot(0, self, self._show_while_stopping)  # its title bar's close button closes it after canceled()
+
+    def _show_while_stopping(self) -> None:
+        if self.running and not self.progress.isVisible():
+            self.progress.show()
 
     @property
     def running(self) -> bool:

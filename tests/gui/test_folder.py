@@ -287,10 +287,16 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
     cancel = next(b for b in run.progress.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    # The dialog stays up saying so until the photo being colorized is written, even when closed.
+    assert run.running and run.progress.isVisible() and "Stopping" in run.progress.labelText()
+    run.progress.close()
+    qtbot.waitUntil(run.progress.isVisible, timeout=2000)
     assert "Stopping" in run.progress.labelText()
     gate.set()
     with qtbot.waitSignal(run.finished, timeout=20000) as blocker:
         pass
+    assert not run.progress.isVisible()
     assert _statuses(blocker.args[0]) == {"a.png": "done"}
     assert run.thread.cancelled
     assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
@@ -344,7 +350,7 @@ def test_batch_time_left_leaves_out_the_photos_skipped_as_done(tmp_path, qtbot, 
     clock[0] += 30
     run._progress(9, 10, str(paths[9]), batch.BatchResult(paths[8], tmp_path / "out", "done", 30.0))
     assert run.progress.labelText().startswith("9 of 10 done – about 30 s left"), run.progress.labelText()
-    run.progress.close()
+    run._close_progress()
 
 
 def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: ANN001
