@@ -150,6 +150,9 @@ class BatchDialog(QDialog):
         if not self.output.text().strip():
             return "Choose an output folder."
         out = Path(self.output.text().strip()).expanduser()
+        if not out.is_absolute():  # it would be relative to wherever the app was started, not to the photos
+            return (f"Give the output folder's full path (such as {self.input_root.parent / out}), "
+                    "or choose it with Browse…")
         if _inside(out, self.input_root):
             return "Choose an output folder outside the photos' folder: the originals are never written to."
         try:

@@ -358,6 +358,10 @@ def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: AN
     qtbot.addWidget(dlg)
     dlg.output.setText(str(folder / "colorized"))
     assert "outside" in dlg.validate()
+    dlg.output.setText("colorized")  # it would go wherever the app was started (/ from a desktop launcher)
+    assert dlg.validate().startswith("Give the output folder's full path")
+    dlg._accept()
+    assert "full path" in dlg.message.text() and dlg.result() == 0
     dlg.output.setText(str(folder.parent / "colorized"))
     dlg.pattern.setText("same.{ext}")
     assert "{stem}" in dlg.validate()  # core.batch's own check of the pattern
