@@ -7,8 +7,10 @@ are listed with their reasons; the others are done.
 
 The options of the last run are kept in QSettings ("batch/..."): the dialog starts from
 them, and the window's "exported" badges ask core.batch.output_path where they put a photo.
-The output folder is kept per photo folder: two rolls from one camera share file names
-(IMG_0001), and one roll's outputs must never pass for the other's.
+The output folder, name pattern, format and quality are kept per photo folder: two rolls
+from one camera share file names (IMG_0001), and one roll's outputs must never pass for the
+other's; and going back to a roll finds its outputs where its own run put them. A folder never
+batched starts from the last run's pattern, format and quality.
 """
 from __future__ import annotations
 
@@ -43,19 +45,33 @@ from ..core.fileio import photo_digest
 from .workers import BatchThread
 
 
-def _output_key(input_root: Path) -> str:
-    """The settings key of the output folder last used for the photos of `input_root`."""
-    return f"batch/output_dir_of/{photo_digest(input_root)}"
+def _output_key(input_root: Path, name: str = "output_dir") -> str:
+    """The settings key of an option (output_dir, pattern, format, quality) last used for the photos of `input_root`."""
+    return f"batch/{name}_of/{photo_digest(input_root)}"
+
+
+def _remembered(s: QSettings, input_root: Path, name: str, default: Any) -> Any:
+    """The option `name` of the last run of `input_root`'s photos, else of the last run (any folder's)."""
+    key = _output_key(input_root, name)
+    return s.value(key) if s.contains(key) else s.value(f"batch/{name}", default)
+
+
+def _quality(value: Any) -> int:
+    try:
+        return min(100, max(1, int(value)))
+    except (TypeError, ValueError):  # a hand-edited settings value
+        return 95
 
 
 def remember_options(options: BatchOptions) -> None:
     """Keep a run's output options: the next dialog starts from them, and badges follow them."""
     s = QSettings()
+    for name, value in (("pattern", options.pattern), ("format", options.format), ("quality", options.quality)):
+        s.setValue(f"batch/{name}", value)  # the defaults for a folder never batched
+        if options.input_root is not None:
+            s.setValue(_output_key(options.input_root, name), value)
     if options.input_root is not None:
         s.setValue(_output_key(options.input_root), str(options.output_dir))
-    s.setValue("batch/pattern", options.pattern)
-    s.setValue("batch/format", options.format)
-    s.setValue("batch/quality", options.quality)
 
 
 def remembered_options(input_root: Path) -> BatchOptions | None:
@@ -65,8 +81,9 @@ def remembered_options(input_root: Path) -> BatchOptions | None:
     if not out:
         return None
     try:
-        return BatchOptions(output_dir=Path(out), pattern=str(s.value("batch/pattern", "{stem}.{ext}")),
-                            format=str(s.value("batch/format", "") or ""), input_root=input_root)
+        return BatchOptions(output_dir=Path(out), pattern=str(_remembered(s, input_root, "pattern", "{stem}.{ext}")),
+                            format=str(_remembered(s, input_root, "format", "") or ""),
+                            quality=_quality(_remembered(s, input_root, "quality", 95)), input_root=input_root)
     except ColorStudioError:  # a hand-edited or outdated settings value
         return None
 
@@ -105,7 +122,7 @@ class BatchDialog(QDialog):
         row.addWidget(self.output, 1)
         row.addWidget(browse)
         form.addRow("Output folder:", row)
-        self.pattern = QLineEdit(str(s.value("batch/pattern", "{stem}.{ext}")))
+        self.pattern = QLineEdit(str(_remembered(s, input_root, "pattern", "{stem}.{ext}")))
         self.pattern.setToolTip("File name of each output: {stem} is the photo's name without extension, "
                                 "{ext} the format's extension, {name} the photo's whole file name; "
                                 "e.g. {stem}_color.{ext}")
@@ -114,12 +131,12 @@ class BatchDialog(QDialog):
         for data, label in (("", "Same as the photo"), ("jpg", "JPEG"), ("png", "PNG"), ("tif", "TIFF"),
                             ("webp", "WebP")):
             self.format.addItem(label, data)
-        i = self.format.findData(str(s.value("batch/format", "")))
+        i = self.format.findData(str(_remembered(s, input_root, "format", "") or ""))
         self.format.setCurrentIndex(max(0, i))
         form.addRow("Format:", self.format)
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
-        self.quality.setValue(int(s.value("batch/quality", 95)))
+        self.quality.setValue(_quality(_remembered(s, input_root, "quality", 95)))
         self.quality.setToolTip("JPEG / WebP quality")
         form.addRow("Quality:", self.quality)
         shown = QLabel("Each photo's own, as saved with its hints (100 % if none)")

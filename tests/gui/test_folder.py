@@ -640,13 +640,21 @@ def _two_rolls(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-def _accept(monkeypatch, output: Path | None = None) -> list[BatchDialog]:  # noqa: ANN001
+def _accept(monkeypatch, output: Path | None = None, pattern: str | None = None,  # noqa: ANN001
+            fmt: str | None = None, quality: int | None = None) -> list[BatchDialog]:
+    """Make BatchDialog.exec() press Colorize, after setting the options given (the others as offered)."""
     shown: list[BatchDialog] = []
 
     def exec_(dlg: BatchDialog) -> int:
         shown.append(dlg)
         if output is not None:
             dlg.output.setText(str(output))
+        if pattern is not None:
+            dlg.pattern.setText(pattern)
+        if fmt is not None:
+            dlg.format.setCurrentIndex(dlg.format.findData(fmt))
+        if quality is not None:
+            dlg.quality.setValue(quality)
         dlg._accept()
         return dlg.result()
 
@@ -674,6 +682,41 @@ def test_a_second_roll_named_like_the_first_is_neither_shown_nor_skipped_as_done
         pass
     assert win._batch.thread.options.output_dir == tmp_path / "roll2-color"
     assert {r.input.name: r.status for r in blocker.args[0]} == {"IMG_0001.png": "done", "IMG_0002.png": "done"}
+
+
+def test_each_roll_keeps_its_own_names_format_and_quality(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                           monkeypatch) -> None:
+    roll1, roll2 = _two_rolls(tmp_path)
+    out1 = tmp_path / "roll1-color"
+    win = make_window(fake_engine)
+    model = win.folder_model
+    for roll, out, pattern, fmt, quality in ((roll1, out1, "{stem}_color.{ext}", "jpg", 80),
+                                             (roll2, tmp_path / "roll2-color", "{stem}.{ext}", "png", 95)):
+        with qtbot.waitSignal(win.result_ready, timeout=10000):
+            win.open_folder(roll)
+        _accept(monkeypatch, out, pattern, fmt, quality)
+        win.act_batch.trigger()
+        with qtbot.waitSignal(win._batch.finished, timeout=30000):
+            pass
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll1)  # back to roll 1: its outputs are where its own run put them
+    assert [model.data(model.index(r), EXPORTED_ROLE) for r in range(2)] == [True, True]
+    shown = _accept(monkeypatch)  # the dialog as it is offered for roll 1
+    win.act_batch.trigger()
+    with qtbot.waitSignal(win._batch.finished, timeout=30000) as blocker:
+        pass
+    dlg = shown[0]
+    assert (dlg.output.text(), dlg.pattern.text(), dlg.format.currentData(), dlg.quality.value()) == (
+        str(out1), "{stem}_color.{ext}", "jpg", 80)
+    assert _statuses(blocker.args[0]) == {"IMG_0001.png": "skipped", "IMG_0002.png": "skipped"}
+    assert sorted(p.name for p in out1.iterdir()) == ["IMG_0001_color.jpg", "IMG_0002_color.jpg", REPORT_NAME]
+    # A folder never batched starts from the last run's names, format and quality (roll 1's, just now).
+    roll3 = tmp_path / "roll3"
+    roll3.mkdir()
+    fresh = BatchDialog(roll3, 0, 0, max_pixels=5_000_000)
+    qtbot.addWidget(fresh)
+    assert (fresh.pattern.text(), fresh.format.currentData(), fresh.quality.value()) == (
+        "{stem}_color.{ext}", "jpg", 80)
 
 
 def test_hints_saved_while_the_batch_colorizes_that_photo_are_redone_by_the_rerun(
