@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self._batch: Any = None
         self._closing = False
         self._close_after_export = False
+        self._close_after_batch = False  # the user chose to quit: the batch is stopping, the window closes then
         self._detail_shown: Any = None  # context of the detail render the canvases show
         # Edits that change hints and saturation at once (a paste, a revert) ask for one preview.
         self._preview_timer = QTimer(self)
@@ -1036,6 +1037,11 @@ class MainWindow(QMainWindow):
             self._close_after_export = False  # one try: a close then cancelled (Save changes? Cancel) stays so
             QTimer.singleShot(0, self.close)
 
+    def _close_when_batch_ended(self, _results: object) -> None:
+        if self._close_after_batch:
+            self._close_after_batch = False  # one try: a close then cancelled (Save changes? Cancel) stays so
+            QTimer.singleShot(0, self.close)
+
     def _batch_output(self, path: Path) -> Path | None:
         """The photo's output from the last batch's options, if it is there and newer than the
         photo and its hints (else the next batch redoes it): the strip's ✓ and thumbnail."""
@@ -1282,12 +1288,34 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Closing when the export in progress is written…")
             event.ignore()
             return
+        batch = self._batch if self._batch is not None and self._batch.running else None
+        if batch is not None and self._close_after_batch:
+            event.ignore()  # already stopping: the window closes when the batch has
+            return
+        if batch is not None and can_ask_user():
+            done = len(batch.results)
+            answer = QMessageBox.question(
+                self, "Colorize photos", f"A batch is colorizing photos ({done} of {batch.total} done). Stop it after "
+                "the current photo and close ColorStudio? Cancel keeps it running (a rerun of the same batch "
+                "finishes the photos not done).",
+                QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel:
+                event.ignore()
+                return
         if not self._leave_photo():
             event.ignore()
             return
-        if self._batch is not None and self._batch.running:
-            self._batch.cancel()
-            self._batch.thread.wait()
+        if batch is not None and batch.running:
+            batch.cancel()
+            if can_ask_user():
+                # The photo under way cannot be interrupted: close when the batch's thread has ended,
+                # without blocking the window meanwhile.
+                self._close_after_batch = True
+                batch.finished.connect(self._close_when_batch_ended)
+                self.statusBar().showMessage("Stopping the batch… ColorStudio closes after the current photo.")
+                event.ignore()
+                return
+            batch.thread.wait()  # nobody to tell (offscreen, the smoke test): as before, wait here
         self._closing = True
         self.save_layout()
         self.controller.shutdown()

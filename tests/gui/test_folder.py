@@ -353,6 +353,37 @@ def test_batch_time_left_leaves_out_the_photos_skipped_as_done(tmp_path, qtbot, 
     run._close_progress()
 
 
+def test_closing_the_window_during_a_batch_asks_and_closes_when_it_has_stopped(  # noqa: ANN001
+        make_window, folder, tmp_path, qtbot, answer) -> None:
+    gate = threading.Event()
+    gate.set()
+    engine = FakeEngine(gate=gate)
+    win = make_window(engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)
+    gate.clear()  # from now on colorize() blocks until the test lets it go
+    engine.started.clear()
+    out = tmp_path / "out"
+    run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
+    assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
+    asked = answer(QMessageBox.StandardButton.Cancel)  # keep working
+    win.close()
+    assert len(asked) == 1 and "0 of 3 done" in asked[0]
+    assert win.isVisible() and run.running and not run.thread.cancelled
+    answer(QMessageBox.StandardButton.Close)  # stop the batch and quit
+    t0 = time.monotonic()
+    win.close()  # returns at once: the photo under way may take minutes
+    assert time.monotonic() - t0 < 1.0 and len(asked) == 2
+    assert win.isVisible() and run.thread.cancelled and "Stopping the batch" in win.statusBar().currentMessage()
+    win.close()  # again while it stops: nothing more is asked
+    assert len(asked) == 2 and win.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=20000)
+    assert not run.running and _statuses(run.results) == {"a.png": "done"}
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
+
+
 def test_batch_dialog_refuses_unsafe_options(folder, qtbot) -> None:  # noqa: ANN001
     dlg = BatchDialog(folder, 3, 0, max_pixels=5_000_000)
     qtbot.addWidget(dlg)
