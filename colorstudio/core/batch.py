@@ -28,11 +28,12 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TextIO
 
 import numpy as np
@@ -120,7 +121,10 @@ class BatchResult:
     notes: tuple[str, ...] = ()  # what the reading said of a done photo ("only the first of 4 pages is used")
 
     def to_json(self) -> dict[str, Any]:
-        record = {"input": str(self.input), "output": None if self.output is None else str(self.output),
+        # Absolute paths: a rerun from another working folder, and the check of which photo an
+        # output was made from (made_from), read them as meant. Earlier versions wrote the paths as given.
+        record = {"input": os.path.abspath(self.input),
+                  "output": None if self.output is None else os.path.abspath(self.output),
                   "status": self.status, "seconds": round(self.seconds, 3), "error": self.error}
         if self.notes:
             record["notes"] = list(self.notes)
@@ -214,8 +218,11 @@ def output_path(photo: str | os.PathLike[str], options: BatchOptions) -> Path:
 def output_is_current(photo: str | os.PathLike[str], options: BatchOptions) -> bool:
     """Whether `photo`'s output exists and is newer than the photo and its hints sidecar, as
     `make` judges a target: a rerun skips such photos and redoes those hinted (or retouched)
-    since their output was written."""
-    return _is_current(output_path(photo, options), Path(photo), options.hints_file)
+    since their output was written. An output the output folder's report says was made from
+    another photo (a second roll with the same file names, sent to the same folder) is not
+    current for this one, whatever its time."""
+    return _is_current(output_path(photo, options), Path(photo), options.hints_file,
+                       made_from(Path(options.output_dir) / REPORT_NAME))
 
 
 def _sources(photo: Path, hints_file: Path | None) -> list[tuple[Path, int | None]]:
@@ -231,13 +238,20 @@ def _sources(photo: Path, hints_file: Path | None) -> list[tuple[Path, int | Non
     return out
 
 
-def _is_current(out: Path, photo: Path, shared_hints: Path | None = None) -> bool:
+def _is_current(out: Path, photo: Path, shared_hints: Path | None = None,
+                made: Mapping[str, str] | None = None) -> bool:
+    """`made`: made_from() of the report of the output's folder; an output it says was made
+    from another photo is not current; one it says nothing of is judged by its time alone."""
     try:
         st = out.stat()
     except OSError:
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
+    if made:
+        source = made.get(same_file_key(out))
+        if source is not None and source != same_file_key(photo):
+            return False
     # an unreadable source is passed over: reading it will say so
     return all(m is None or m <= st.st_mtime_ns for _, m in _sources(photo, find_hints_file(photo) or shared_hints))
 
@@ -319,6 +333,73 @@ def read_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if isinstance(rec, dict) and "input" in rec and "status" in rec:
             records.append(rec)
     return records
+
+
+_MADE_FROM: dict[str, tuple[tuple[int, int], Mapping[str, str]]] = {}  # report -> ((mtime, size), made_from)
+_MADE_FROM_LOCK = threading.Lock()  # the app's badges (GUI thread) and a batch (its thread) both ask
+
+
+def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, str]:
+    """{same_file_key(output): same_file_key(photo)} for every output the report says was
+    written ("done"), the latest line winning: which photo each output was made from. {} when
+    there is no report (or it cannot be read). Read once per version of the file (its
+    modification time and size); the mapping returned is shared, and read-only.
+
+    Reports of earlier versions hold the paths as given on the command line, relative to a
+    working folder no longer known: it is taken to be the report's folder or the first one above
+    it where the output named exists (else the current one); a line it cannot place is left out.
+    """
+    path = os.path.abspath(report_path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    version = (st.st_mtime_ns, st.st_size)
+    with _MADE_FROM_LOCK:
+        known = _MADE_FROM.get(path)
+    if known is not None and known[0] == version:
+        return known[1]
+    try:
+        made: Mapping[str, str] = MappingProxyType(_read_made_from(Path(path)))
+    except OSError as exc:  # a folder, unreadable: the outputs are judged by their times, as without one
+        log.warning("%s: cannot read the report (%s)", path, exc.strerror or exc)
+        made = MappingProxyType({})
+    with _MADE_FROM_LOCK:
+        _MADE_FROM.pop(path, None)
+        _MADE_FROM[path] = (version, made)
+        while len(_MADE_FROM) > 16:  # a few output folders are looked at in one session
+            _MADE_FROM.pop(next(iter(_MADE_FROM)))
+    return made
+
+
+def _read_made_from(report: Path) -> dict[str, str]:
+    folders: dict[str, str] = {}  # real paths of folders, for same_file_key
+    made: dict[str, str] = {}
+    bases: list[str] = []  # working folders that the relative lines of old runs were found to start from
+    above = [str(report.parent), *map(str, report.parent.parents)]
+
+    def place(relative: str) -> str | None:
+        for base in [*bases, *above, os.getcwd()]:
+            if os.path.lexists(os.path.join(base, relative)):
+                if base not in bases:
+                    bases.insert(0, base)
+                return base
+        return None
+
+    for r in read_report(report):
+        out, photo = r.get("output"), r.get("input")
+        if r.get("status") != "done" or not isinstance(out, str) or not isinstance(photo, str):
+            continue
+        try:
+            if not (os.path.isabs(out) and os.path.isabs(photo)):  # a report of an older version
+                base = place(out if not os.path.isabs(out) else photo)
+                if base is None:
+                    continue
+                out, photo = os.path.join(base, out), os.path.join(base, photo)  # join keeps an absolute one
+            made[same_file_key(out, folders)] = same_file_key(photo, folders)
+        except (OSError, ValueError):  # a hand-edited line (a NUL in a name): not one of ours
+            continue
+    return made
 
 
 # -- one photo, in three stages --------------------------------------------------------------
@@ -437,6 +518,9 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
     total = len(photos)
     outputs = [output_path(p, options) for p in photos]
     conflicts = _conflicts(photos, outputs)
+    # Which photo each output there was made from, before this run: read once (this run's own
+    # outputs are made from its photos).
+    made = made_from(report_path if report_path is not None else options.output_dir / REPORT_NAME)
     report = ReportWriter(report_path, getattr(engine, "name", "")) if report_path is not None else None
     results: list[BatchResult] = []
     reader = ThreadPoolExecutor(1, thread_name_prefix="colorstudio-batch-read")
@@ -483,7 +567,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         if out.is_dir():
             return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
         try:
-            current = _is_current(out, photos[i], options.hints_file)
+            current = _is_current(out, photos[i], options.hints_file, made)
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             return BatchResult(photos[i], None, "failed", 0.0, _reason(exc, photos[i]))
         return BatchResult(photos[i], out, "skipped", 0.0) if current else None
@@ -696,10 +780,9 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
     photos = find_photos(input_dir, bool(args.recursive),
                          on_error=lambda folder, exc: unlisted.append((folder, str(exc.strerror or exc))))
     if _inside(output_dir, input_dir):  # --allow-inside: never take our own outputs for photos
-        own = {same_file_key(Path(r["output"])) for r in read_report(report_path) if r.get("status") == "done"
-               and isinstance(r.get("output"), str)}
+        own, folders = made_from(report_path), {}  # what earlier runs wrote, wherever they were run from
         out_real = Path(os.path.realpath(output_dir))
-        photos = [p for p in photos if same_file_key(p) not in own
+        photos = [p for p in photos if same_file_key(p, folders) not in own
                   and (out_real == Path(os.path.realpath(input_dir)) or not _inside(p, output_dir))]
     else:  # the output folder is outside; still, an odd subfolder name must not lead back inside
         for p in photos:

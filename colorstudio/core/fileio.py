@@ -22,11 +22,26 @@ def photo_key(path: str | os.PathLike[str]) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-def same_file_key(path: str | os.PathLike[str]) -> str:
+def same_file_key(path: str | os.PathLike[str], real_folders: dict[str, str] | None = None) -> str:
     """A key under which two paths name the same file: the real path, case-folded where the
     usual file system ignores case (macOS, Windows), so that IMG_0001.JPG and img_0001.jpg,
-    one file there, are one key even before the file exists."""
-    s = os.path.normcase(os.path.realpath(os.path.expanduser(path)))
+    one file there, are one key even before the file exists.
+
+    real_folders: for the keys of many files in few folders (a batch report), a cache of each
+    folder's real path, filled as it goes; each folder is then resolved once, and the file's
+    own name only where it is a link."""
+    path = os.path.expanduser(path)
+    if real_folders is None:
+        s = os.path.realpath(path)
+    else:
+        folder, name = os.path.split(os.path.abspath(path))
+        real = real_folders.get(folder)
+        if real is None:
+            real = real_folders[folder] = os.path.realpath(folder)
+        s = os.path.join(real, name)
+        if os.path.islink(s):
+            s = os.path.realpath(s)
+    s = os.path.normcase(s)
     return s.casefold() if sys.platform in ("darwin", "win32") else s
 
 

@@ -173,6 +173,29 @@ def test_output_inside_input_is_refused_unless_allowed(tmp_path: Path, run) -> N
     assert {k: v for k, v in snapshot(src).items() if k in before} == before
 
 
+def test_allow_inside_reruns_from_another_working_folder_know_their_own_outputs(  # noqa: ANN001
+        tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "scans"
+    write_many(src, 2)
+    args = ("--allow-inside", "--pattern", "{stem}_color.{ext}")
+    monkeypatch.chdir(tmp_path)
+    code, err = run("scans", "-o", "scans", *args)
+    assert code == 0, err
+    report = src / REPORT_NAME
+    assert all(os.path.isabs(r[k]) for r in read_report(report) for k in ("input", "output"))
+    monkeypatch.chdir(src)  # the same folder, named from inside it
+    code, err = run(".", "-o", ".", *args)
+    assert code == 0 and "0 colorized, 2 skipped" in err, err
+    # A report of an earlier version, with the paths as given where it was run (its parent folder):
+    # the rerun from inside still knows the outputs it names for its own.
+    lines = [f'{{"input": "scans/photo_{i:04d}.png", "output": "scans/photo_{i:04d}_color.png", "status": "done"}}'
+             for i in range(2)]
+    report.write_text("\n".join(lines) + "\n", "utf-8")
+    code, err = run(".", "-o", ".", *args)
+    assert code == 0 and "0 colorized, 2 skipped" in err, err
+    assert not list(src.glob("*_color_color*"))
+
+
 def test_unlistable_subfolder_is_reported_and_fails_the_run(tmp_path: Path, run,  # noqa: ANN001
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     src = make_collection(tmp_path)

@@ -419,6 +419,71 @@ def test_a_rerun_redoes_photos_whose_hints_or_pixels_changed_after_their_output(
     assert [r.status for r in run_batch(photos, opts, tiny_engine)] == ["skipped"] * 4
 
 
+class _Flat:
+    """Outputs the photo's own gray: which photo an output was made from shows in its pixels."""
+
+    name = "flat"
+
+    def colorize(self, image, hints=(), **kw):  # noqa: ANN001, ANN202
+        return np.dstack([image] * 3)
+
+
+def _two_rolls(tmp_path: Path) -> tuple[list[Path], list[Path]]:
+    """Two rolls from one camera (the same file names), the second scanned before the first was batched."""
+    rolls = []
+    for name, shade in (("roll1", 40), ("roll2", 200)):
+        (tmp_path / name).mkdir()
+        rolls.append([tmp_path / name / f"IMG_000{i}.png" for i in (1, 2)])
+        for p in rolls[-1]:
+            Image.fromarray(np.full((24, 32), shade, np.uint8)).save(p)
+            os.utime(p, ns=(10**18, 10**18))  # older than any output
+    return rolls[0], rolls[1]
+
+
+def test_a_second_roll_sent_to_the_same_output_folder_is_done_not_skipped(tmp_path: Path) -> None:
+    roll1, roll2 = _two_rolls(tmp_path)
+    out = tmp_path / "Colorized"
+    opts1, opts2 = (BatchOptions(out, input_root=r[0].parent) for r in (roll1, roll2))
+    report = out / batch.REPORT_NAME
+    assert [r.status for r in run_batch(roll1, opts1, _Flat(), report_path=report)] == ["done"] * 2
+    assert all(os.path.isabs(r[k]) for r in read_report(report) for k in ("input", "output"))
+    # roll 1's outputs are newer than roll 2's photos, but they are not roll 2's
+    assert [output_is_current(p, opts2) for p in roll2] == [False, False]
+    assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["done"] * 2
+    assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] == 200
+    assert [output_is_current(p, opts2) for p in roll2] == [True, True]
+    assert [output_is_current(p, opts1) for p in roll1] == [False, False]  # the outputs are roll 2's now
+    assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["skipped"] * 2
+    # With no report (or no line for the output), the time alone decides, as before.
+    report.unlink()
+    assert [output_is_current(p, opts1) for p in roll1] == [True, True]
+
+
+def test_a_report_of_an_earlier_version_with_relative_paths_still_names_each_outputs_photo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    roll1, roll2 = _two_rolls(tmp_path)
+    out = tmp_path / "Colorized"
+    monkeypatch.chdir(tmp_path)  # an earlier version, run from here, wrote the paths as given
+    run_batch([p.relative_to(tmp_path) for p in roll1], BatchOptions(Path("Colorized")), _Flat(),
+              report_path=Path("Colorized") / batch.REPORT_NAME)
+    lines = (out / batch.REPORT_NAME).read_text("utf-8").replace(f"{tmp_path}{os.sep}", "")
+    assert '"input": "roll1/IMG_0001.png", "output": "Colorized/IMG_0001.png"' in lines.replace(os.sep, "/")
+    bad = '{"input": "/a/b.png", "output": "/a\\u0000/b.png", "status": "done"}\n'  # hand-edited: passed over
+    (out / batch.REPORT_NAME).write_text(lines + bad, "utf-8")
+    monkeypatch.chdir(roll2[0].parent)  # read from elsewhere
+    made = batch.made_from(out / batch.REPORT_NAME)
+    assert made == {fileio.same_file_key(out / p.name): fileio.same_file_key(p) for p in roll1}
+    assert batch.made_from(out / batch.REPORT_NAME) is made  # read once while the file is unchanged
+    opts2 = BatchOptions(out, input_root=roll2[0].parent)
+    assert [output_is_current(p, opts2) for p in roll2] == [False, False]
+    assert [output_is_current(p, BatchOptions(out)) for p in roll1] == [True, True]
+    assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=out / batch.REPORT_NAME)] == ["done"] * 2
+    assert batch.made_from(out / batch.REPORT_NAME) == {fileio.same_file_key(out / p.name): fileio.same_file_key(p)
+                                                        for p in roll2}
+    (tmp_path / "odd" / batch.REPORT_NAME).mkdir(parents=True)  # not a file: outputs judged by their times
+    assert batch.made_from(tmp_path / "odd" / batch.REPORT_NAME) == {}
+
+
 def test_hints_saved_while_the_photo_is_colorized_make_the_rerun_redo_it(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()

@@ -88,3 +88,16 @@ def test_writes_work_on_file_systems_without_locks(tmp_path: Path, monkeypatch: 
         tmp.write_text("done")
         assert not fileio.part_in_use(tmp)  # cannot tell: a cleanup may take it for a leftover
     assert target.read_text() == "done"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="links need privileges on Windows")
+def test_same_file_key_with_a_cache_of_real_folders_gives_the_same_keys(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.png").write_bytes(b"x")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "b.png").symlink_to(tmp_path / "real" / "a.png")
+    folders: dict[str, str] = {}
+    for p in ("real/a.png", "linked/a.png", "linked/b.png", "linked/missing.png", "real/../real/a.png"):
+        assert fileio.same_file_key(tmp_path / p, folders) == fileio.same_file_key(tmp_path / p), p
+    assert fileio.same_file_key(tmp_path / "linked" / "b.png", folders) == fileio.same_file_key(tmp_path / "real/a.png")
+    assert folders[str(tmp_path / "linked")] == os.path.realpath(tmp_path / "real")
