@@ -126,6 +126,9 @@ class BatchResult:
         record = {"input": os.path.abspath(self.input),
                   "output": None if self.output is None else os.path.abspath(self.output),
                   "status": self.status, "seconds": round(self.seconds, 3), "error": self.error}
+        if self.status == "done":
+            with contextlib.suppress(OSError):  # tells the photo moved elsewhere from another one of its name
+                record["input_bytes"] = os.stat(self.input).st_size
         if self.notes:
             record["notes"] = list(self.notes)
         return record
@@ -248,12 +251,21 @@ def _is_current(out: Path, photo: Path, shared_hints: Path | None = None,
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
-    if made:
-        source = made.get(same_file_key(out))
-        if source is not None and source != same_file_key(photo):
-            return False
+    if made and _made_from_another(made.get(same_file_key(out)), photo):
+        return False
     # an unreadable source is passed over: reading it will say so
     return all(m is None or m <= st.st_mtime_ns for _, m in _sources(photo, find_hints_file(photo) or shared_hints))
+
+
+def _made_from_another(source: tuple[str, int | None] | None, photo: Path) -> bool:
+    """Whether made_from()'s record of an output names another photo than `photo`: another
+    path, and not this photo moved there (a folder renamed since: the same size)."""
+    if source is None or source[0] == same_file_key(photo):
+        return False
+    try:
+        return source[1] is None or os.stat(photo).st_size != source[1]
+    except OSError:
+        return True
 
 
 def _mark_if_changed(out: Path, read: list[tuple[Path, int | None]], shared_hints: Path | None) -> None:
@@ -335,13 +347,14 @@ def read_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
-_MADE_FROM: dict[str, tuple[tuple[int, int], Mapping[str, str]]] = {}  # report -> ((mtime, size), made_from)
+_MADE_FROM: dict[str, tuple[tuple[int, int], Mapping[str, tuple[str, int | None]]]] = {}  # report -> ((mtime, size), made_from)
 _MADE_FROM_LOCK = threading.Lock()  # the app's badges (GUI thread) and a batch (its thread) both ask
 
 
-def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, str]:
-    """{same_file_key(output): same_file_key(photo)} for every output the report says was
-    written ("done"), the latest line winning: which photo each output was made from. {} when
+def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, tuple[str, int | None]]:
+    """{same_file_key(output): (same_file_key(photo), its size in bytes then, or None)} for every
+    output the report says was written ("done"), the latest line winning: which photo each
+    output was made from. {} when
     there is no report (or it cannot be read). Read once per version of the file (its
     modification time and size); the mapping returned is shared, and read-only.
 
@@ -360,7 +373,7 @@ def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, str]:
     if known is not None and known[0] == version:
         return known[1]
     try:
-        made: Mapping[str, str] = MappingProxyType(_read_made_from(Path(path)))
+        made: Mapping[str, tuple[str, int | None]] = MappingProxyType(_read_made_from(Path(path)))
     except OSError as exc:  # a folder, unreadable: the outputs are judged by their times, as without one
         log.warning("%s: cannot read the report (%s)", path, exc.strerror or exc)
         made = MappingProxyType({})
@@ -372,9 +385,9 @@ def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, str]:
     return made
 
 
-def _read_made_from(report: Path) -> dict[str, str]:
+def _read_made_from(report: Path) -> dict[str, tuple[str, int | None]]:
     folders: dict[str, str] = {}  # real paths of folders, for same_file_key
-    made: dict[str, str] = {}
+    made: dict[str, tuple[str, int | None]] = {}
     bases: list[str] = []  # working folders that the relative lines of old runs were found to start from
     above = [str(report.parent), *map(str, report.parent.parents)]
 
@@ -396,7 +409,9 @@ def _read_made_from(report: Path) -> dict[str, str]:
                 if base is None:
                     continue
                 out, photo = os.path.join(base, out), os.path.join(base, photo)  # join keeps an absolute one
-            made[same_file_key(out, folders)] = same_file_key(photo, folders)
+            size = r.get("input_bytes")
+            made[same_file_key(out, folders)] = (same_file_key(photo, folders),
+                                                 size if isinstance(size, int) and not isinstance(size, bool) else None)
         except (OSError, ValueError):  # a hand-edited line (a NUL in a name): not one of ours
             continue
     return made
@@ -567,6 +582,11 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         if out.is_dir():
             return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
         try:
+            source = made.get(same_file_key(out)) if made else None
+            if _made_from_another(source, photos[i]) and os.path.lexists(out):  # a second roll, same names
+                return BatchResult(photos[i], None, "failed", 0.0,
+                                   f"its output {out} was made from another photo, {source[0]}; choose another "
+                                   "output folder or name pattern (or overwrite to replace it)")
             current = _is_current(out, photos[i], options.hints_file, made)
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             return BatchResult(photos[i], None, "failed", 0.0, _reason(exc, photos[i]))

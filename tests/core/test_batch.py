@@ -5,6 +5,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import stat
 import sys
 import tracemalloc
@@ -434,13 +435,15 @@ def _two_rolls(tmp_path: Path) -> tuple[list[Path], list[Path]]:
     for name, shade in (("roll1", 40), ("roll2", 200)):
         (tmp_path / name).mkdir()
         rolls.append([tmp_path / name / f"IMG_000{i}.png" for i in (1, 2)])
-        for p in rolls[-1]:
-            Image.fromarray(np.full((24, 32), shade, np.uint8)).save(p)
+        for i, p in enumerate(rolls[-1]):
+            grain = np.random.default_rng([shade, i]).integers(0, 3 + shade // 40, (24, 32))  # photos differ in size
+            Image.fromarray((shade + grain).astype(np.uint8)).save(p)
             os.utime(p, ns=(10**18, 10**18))  # older than any output
     return rolls[0], rolls[1]
 
 
-def test_a_second_roll_sent_to_the_same_output_folder_is_done_not_skipped(tmp_path: Path) -> None:
+def test_a_second_roll_sent_to_the_same_output_folder_is_neither_skipped_nor_written_over_roll_1(
+        tmp_path: Path) -> None:
     roll1, roll2 = _two_rolls(tmp_path)
     out = tmp_path / "Colorized"
     opts1, opts2 = (BatchOptions(out, input_root=r[0].parent) for r in (roll1, roll2))
@@ -449,14 +452,32 @@ def test_a_second_roll_sent_to_the_same_output_folder_is_done_not_skipped(tmp_pa
     assert all(os.path.isabs(r[k]) for r in read_report(report) for k in ("input", "output"))
     # roll 1's outputs are newer than roll 2's photos, but they are not roll 2's
     assert [output_is_current(p, opts2) for p in roll2] == [False, False]
+    results = run_batch(roll2, opts2, _Flat(), report_path=report)
+    assert [r.status for r in results] == ["failed"] * 2  # roll 1's results are kept, and the reason given
+    assert f"was made from another photo, {fileio.same_file_key(roll1[0])}" in results[0].error
+    assert "choose another output folder or name pattern" in results[0].error
+    assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] < 100
+    opts2 = BatchOptions(out, input_root=roll2[0].parent, overwrite=True)  # asked for: replaced
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["done"] * 2
-    assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] == 200
+    assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] >= 200
+    opts2 = BatchOptions(out, input_root=roll2[0].parent)
     assert [output_is_current(p, opts2) for p in roll2] == [True, True]
     assert [output_is_current(p, opts1) for p in roll1] == [False, False]  # the outputs are roll 2's now
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["skipped"] * 2
     # With no report (or no line for the output), the time alone decides, as before.
     report.unlink()
     assert [output_is_current(p, opts1) for p in roll1] == [True, True]
+
+
+def test_a_photo_folder_renamed_after_its_batch_is_still_done(tmp_path: Path) -> None:
+    roll1, _ = _two_rolls(tmp_path)
+    out = tmp_path / "Colorized"
+    report = out / batch.REPORT_NAME
+    assert [r.status for r in run_batch(roll1, BatchOptions(out), _Flat(), report_path=report)] == ["done"] * 2
+    moved = roll1[0].parent.rename(tmp_path / "1962 roll 1")  # the archivist names the folder
+    photos = [moved / p.name for p in roll1]
+    assert [output_is_current(p, BatchOptions(out)) for p in photos] == [True, True]
+    assert [r.status for r in run_batch(photos, BatchOptions(out), _Flat(), report_path=report)] == ["skipped"] * 2
 
 
 def test_a_report_of_an_earlier_version_with_relative_paths_still_names_each_outputs_photo(
@@ -467,19 +488,22 @@ def test_a_report_of_an_earlier_version_with_relative_paths_still_names_each_out
     run_batch([p.relative_to(tmp_path) for p in roll1], BatchOptions(Path("Colorized")), _Flat(),
               report_path=Path("Colorized") / batch.REPORT_NAME)
     lines = (out / batch.REPORT_NAME).read_text("utf-8").replace(f"{tmp_path}{os.sep}", "")
+    lines = re.sub(r', "input_bytes": \d+', "", lines)  # nor did they say the photo's size
     assert '"input": "roll1/IMG_0001.png", "output": "Colorized/IMG_0001.png"' in lines.replace(os.sep, "/")
     bad = '{"input": "/a/b.png", "output": "/a\\u0000/b.png", "status": "done"}\n'  # hand-edited: passed over
     (out / batch.REPORT_NAME).write_text(lines + bad, "utf-8")
     monkeypatch.chdir(roll2[0].parent)  # read from elsewhere
     made = batch.made_from(out / batch.REPORT_NAME)
-    assert made == {fileio.same_file_key(out / p.name): fileio.same_file_key(p) for p in roll1}
+    assert made == {fileio.same_file_key(out / p.name): (fileio.same_file_key(p), None) for p in roll1}  # no size
     assert batch.made_from(out / batch.REPORT_NAME) is made  # read once while the file is unchanged
     opts2 = BatchOptions(out, input_root=roll2[0].parent)
     assert [output_is_current(p, opts2) for p in roll2] == [False, False]
     assert [output_is_current(p, BatchOptions(out)) for p in roll1] == [True, True]
+    assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=out / batch.REPORT_NAME)] == ["failed"] * 2
+    opts2 = BatchOptions(out, input_root=roll2[0].parent, overwrite=True)
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=out / batch.REPORT_NAME)] == ["done"] * 2
-    assert batch.made_from(out / batch.REPORT_NAME) == {fileio.same_file_key(out / p.name): fileio.same_file_key(p)
-                                                        for p in roll2}
+    assert batch.made_from(out / batch.REPORT_NAME) == {
+        fileio.same_file_key(out / p.name): (fileio.same_file_key(p), p.stat().st_size) for p in roll2}
     (tmp_path / "odd" / batch.REPORT_NAME).mkdir(parents=True)  # not a file: outputs judged by their times
     assert batch.made_from(tmp_path / "odd" / batch.REPORT_NAME) == {}
 
