@@ -218,6 +218,19 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+def hints_file_text(doc: dict[str, Any]) -> str:
+    """A hints document (hints_to_json) as the text of its file: UTF-8-encodable JSON. Raises
+    ValueError for a number JSON cannot hold (inf, NaN)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800" is valid JSON; a photo name that is not UTF-8, kept by
+        # Python as surrogates) has no UTF-8 form: keep it escaped.
+        text = json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    return text
+
+
 def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[str, Any] | None = None,
                saturation: float | None = None) -> None:
     """Write a hints file atomically, keeping unknown top-level keys of an existing file
@@ -238,14 +251,7 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
         if not 0 <= saturation <= MAX_SATURATION:  # also refuses NaN
             raise ValueError(f"saturation must be from 0 to {MAX_SATURATION:g}, got {saturation!r}")
         extra["saturation"] = round(float(saturation), 4)
-    doc = hints_to_json(hints, extra)
-    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate ("\\ud800" is valid JSON) has no UTF-8 form: keep it escaped.
-        text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
-    atomic_write_text(p, text)
+    atomic_write_text(p, hints_file_text(hints_to_json(hints, extra)))
 
 
 def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint], saturation: float | None = None) -> Path:

@@ -111,16 +111,19 @@ def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTyp
         return
     from .main_window import MainWindow, can_ask_user
 
+    kept = True
     for w in app.topLevelWidgets():
         if isinstance(w, MainWindow):
             try:
-                w.autosave_now()
+                kept = w.autosave_now() and kept
             except Exception:  # noqa: BLE001 - the hook must never raise
-                pass
+                kept = False
     if QThread.currentThread() is not app.thread() or not can_ask_user():
         return
+    work = ("Your hints are autosaved." if kept else
+            "Your unsaved hints could not be autosaved: save them (File > Save Hints As…) before you close.")
     box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
-                      f"Something went wrong: {value}\n\nYour hints are autosaved. Details are in {log_path()}.")
+                      f"Something went wrong: {value}\n\n{work} Details are in {log_path()}.")
     box.setDetailedText(text)
     box.exec()
 

@@ -9,7 +9,6 @@ sidecar.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from ..core.fileio import atomic_write_text, photo_digest, photo_key
-from ..core.hints import Hint, PhotoHints, hints_to_json, load_photo_hints
+from ..core.hints import Hint, PhotoHints, hints_file_text, hints_to_json, load_photo_hints
 from ..core.images import LoadedImage
 
 PREVIEW_LONG_SIDE = 1024
@@ -147,11 +146,13 @@ def autosave_path(image_path: str | Path) -> Path:
 
 
 def write_autosave(image_path: str | Path, hints: tuple[Hint, ...], saturation: float = 1.0) -> Path:
+    """Write a photo's autosave; raises OSError, or ValueError for hints no hints file can hold."""
     path = autosave_path(image_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = hints_to_json(hints, {"image": photo_key(image_path), "saved_at": time.time(),
                                 "saturation": round(float(saturation), 4)})
-    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    text = hints_file_text(doc)  # escaped where a photo's name (or a hint's text) is not UTF-8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
     return path
 
 

@@ -964,9 +964,10 @@ class MainWindow(QMainWindow):
         is no "Save changes?": unsaved hints go to the autosave, offered again at the next start."""
         self.autosave_now()
 
-    def autosave_now(self) -> None:
-        """Write the autosave file of the open photo if it has unsaved hints (also called on a crash)."""
-        self.session.autosave_now()
+    def autosave_now(self) -> bool:
+        """Write the autosave file of the open photo if it has unsaved hints (also called on a crash).
+        False if they could not be written (the status bar says why)."""
+        return self.session.autosave_now()
 
     # -- export -------------------------------------------------------------------------------
     def export_dialog(self) -> None:

@@ -231,16 +231,19 @@ class PhotoSession(QObject):
         if doc.path is not None:
             remove_autosave(doc.path)
 
-    def autosave_now(self) -> None:
-        """Write the open photo's autosave file if it has unsaved hints (or saturation)."""
+    def autosave_now(self) -> bool:
+        """Write the open photo's autosave file if it has unsaved hints (or saturation). False
+        (and autosave_failed) if they could not be written: only then is unsaved work not kept."""
         doc = self.document
         self._timer.stop()
         if not doc.is_open or not doc.dirty:
-            return
+            return True
         try:
             write_autosave(doc.path, doc.hints, doc.saturation)
-        except OSError as exc:
-            self.autosave_failed.emit(f"Autosave failed: {exc.strerror or exc}")
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: a hint's absurdly nested extra
+            self.autosave_failed.emit(f"Autosave failed: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        return True
 
     def _changed(self, *_value: object) -> None:
         doc = self.document

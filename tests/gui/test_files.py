@@ -837,3 +837,64 @@ def test_photos_opened_from_the_finder_reach_the_window(make_window, fake_engine
         assert win.document.path == other and app.pending_opens == []
     finally:
         app._open = None
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="names there are always Unicode")
+def test_a_photo_whose_name_is_not_utf8_is_autosaved(make_window, fake_engine, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.document import read_autosave
+
+    photo = write_gray(tmp_path / os.fsdecode(b"caf\xe9.png"))  # a Latin-1 name from an old CD
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.2, 0.8)
+    failed: list[str] = []
+    win.session.autosave_failed.connect(failed.append)
+    try:
+        assert win.session.autosave_now() and not failed
+        assert read_autosave(photo)[0].hints == win.document.hints
+    finally:
+        win.document.mark_saved()  # nothing for the test's close to autosave
+
+
+def test_hints_holding_a_lone_surrogate_are_autosaved(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.document import read_autosave
+
+    sidecar_path(photo).write_text('{"format": "colorstudio.hints", "version": 1, "hints": '
+                                   '[{"x": 0.5, "y": 0.5, "color": "#010203", "label": "\\udfff"}]}', "utf-8")
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.2, 0.8)
+    try:
+        assert win.session.autosave_now()
+        restored = read_autosave(photo)[0].hints
+        assert restored == win.document.hints and dict(restored[0].extra) == {"label": "\udfff"}
+    finally:
+        win.document.mark_saved()  # nothing for the test's close to autosave
+
+
+def test_the_crash_dialog_says_so_when_the_hints_could_not_be_autosaved(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
+                                                                         monkeypatch, capsys) -> None:
+    from colorstudio.gui import app as gui_app
+    from colorstudio.gui import session
+
+    def full_disk(*args) -> None:  # noqa: ANN002
+        raise OSError(28, "No space left on device")
+
+    shown: list = []
+    monkeypatch.setattr(main_window, "can_ask_user", lambda: True)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.append(self.text()) or 0)
+    monkeypatch.setattr(session, "write_autosave", full_disk)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.4, 0.4)
+    try:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            gui_app.excepthook(*sys.exc_info())
+        assert shown and "could not be autosaved" in shown[0] and "hints are autosaved" not in shown[0]
+        assert "No space left" in win.statusBar().currentMessage()
+    finally:
+        capsys.readouterr()
+        monkeypatch.setattr(main_window, "can_ask_user", lambda: False)  # no prompt when the test closes it
+        win.document.mark_saved()
