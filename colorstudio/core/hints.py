@@ -151,11 +151,28 @@ def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:
         try:
             rgb = parse_color(item["color"])
             size = item.get("size", DEFAULT_HINT_SIZE)
-            extra = tuple(sorted((k, v) for k, v in item.items() if k not in ("x", "y", "color", "size")))
+            extra = tuple(sorted((k, v) for k, v in item.items() if k not in ("x", "y", "color", "size")
+                                 and _finite(v)))
             hints.append(Hint(item["x"], item["y"], rgb, size, extra))
         except (TypeError, ValueError) as exc:
             raise fail(f"hint {i}: {exc}") from None
     return tuple(hints)
+
+
+def _finite(value: Any) -> bool:
+    """Whether a parsed JSON value holds no inf or NaN. A number too large for a float (1e400)
+    is read as inf, which JSON cannot write back: an unknown key holding one is dropped rather
+    than carried over into a file that could then not be saved."""
+    todo = [value]
+    while todo:  # not recursive: a value may be nested as deeply as json.loads allows
+        v = todo.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+        if isinstance(v, dict):
+            todo.extend(v.values())
+        elif isinstance(v, list):
+            todo.extend(v)
+    return True
 
 
 def hints_to_json(hints: Sequence[Hint], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -244,7 +261,7 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
         try:
             old = json.loads(p.read_text("utf-8-sig"), parse_constant=_refuse_constant)
             if isinstance(old, dict):
-                extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints")} | extra
+                extra = {k: v for k, v in old.items() if k not in ("format", "version", "hints") and _finite(v)} | extra
         except (OSError, ValueError, RecursionError):
             pass
     if saturation is not None:

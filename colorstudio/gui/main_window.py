@@ -822,7 +822,7 @@ class MainWindow(QMainWindow):
                 return False
         try:
             target = self.session.save()
-        except (ColorStudioError, OSError) as exc:
+        except (ColorStudioError, OSError, ValueError) as exc:  # ValueError: hints no JSON file can hold
             where = sidecar_path(doc.path)
             QMessageBox.critical(self, "Cannot save hints", f"{where}: {getattr(exc, 'strerror', None) or exc}\n\n"
                                  "Your hints are kept (autosaved for this photo); File > Save Hints As… "
@@ -851,7 +851,7 @@ class MainWindow(QMainWindow):
             try:
                 save_hints(path, doc.hints, saturation=doc.saturation)
                 self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {Path(path).name}", 6000)
-            except (ColorStudioError, OSError) as exc:
+            except (ColorStudioError, OSError, ValueError) as exc:
                 QMessageBox.critical(self, "Cannot save hints", f"{path}: {getattr(exc, 'strerror', None) or exc}")
 
     def load_hints_dialog(self) -> None:
@@ -943,8 +943,8 @@ class MainWindow(QMainWindow):
         for p in others:
             try:
                 self.session.write_hints(p, pasted)
-            except OSError as exc:
-                failed.append(f"{p.name}: {exc.strerror or exc}")
+            except (ColorStudioError, OSError, ValueError) as exc:
+                failed.append(f"{p.name}: {getattr(exc, 'strerror', None) or exc}")
             self.folder_model.refresh(p)
         done = len(others) - len(failed)
         if open_selected:  # undoable, so never asked about

@@ -170,7 +170,7 @@ class PhotoSession(QObject):
 
     def save(self) -> Path:
         """Write the hints to the photo's sidecar (its stored hints file where the photo's folder
-        is read-only: core.hints.save_hints_for); raises ColorStudioError / OSError."""
+        is read-only: core.hints.save_hints_for); raises ColorStudioError / OSError / ValueError."""
         doc = self.document
         target = save_hints_for(doc.path, doc.hints, saturation=doc.saturation)
         stamp = _stamp(target)

@@ -352,6 +352,20 @@ def test_hint_with_unencodable_unknown_value_still_saves(tmp_path: Path) -> None
     assert load_hints(path) == hints
 
 
+def test_an_unknown_key_holding_a_number_json_cannot_write_is_dropped(tmp_path: Path) -> None:
+    # 1e400 is valid JSON that Python reads as inf; carried over, no save could write the file back.
+    path = tmp_path / "h.json"
+    path.write_text('{"format": "colorstudio.hints", "version": 1, "scale": -1e400, "app": {"v": [1, 2e999]}, '
+                    '"note": "kept", "hints": [{"x": 0.5, "y": 0.5, "color": "#102030", "weight": 1e400, '
+                    '"deep": {"a": [1, 1e999]}, "label": "sky", "n": 1e300}]}', "utf-8")
+    hints = load_hints(path)
+    assert dict(hints[0].extra) == {"label": "sky", "n": 1e300}
+    save_hints(path, hints + (Hint(0.1, 0.1, (0, 0, 255)),))
+    data = json.loads(path.read_text("utf-8"))
+    assert "scale" not in data and "app" not in data and data["note"] == "kept"
+    assert load_hints(path)[0].extra == hints[0].extra and len(load_hints(path)) == 2
+
+
 # -- atomic save ---------------------------------------------------------------------------
 
 def _only_file(folder: Path) -> list[str]:

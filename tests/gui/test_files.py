@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from colorstudio.core.color import lightness
 from colorstudio.core.hints import Hint, load_hints, save_hints, sidecar_path
@@ -898,3 +898,43 @@ def test_the_crash_dialog_says_so_when_the_hints_could_not_be_autosaved(make_win
         capsys.readouterr()
         monkeypatch.setattr(main_window, "can_ask_user", lambda: False)  # no prompt when the test closes it
         win.document.mark_saved()
+
+
+def test_a_hints_file_with_a_number_too_large_for_a_float_saves_and_autosaves(make_window, fake_engine, photo,  # noqa: ANN001
+                                                                              qtbot, messages) -> None:
+    from colorstudio.gui.document import read_autosave
+
+    sidecar_path(photo).write_text('{"format": "colorstudio.hints", "version": 1, "hints": '
+                                   '[{"x": 0.5, "y": 0.5, "color": "#102030", "weight": 1e400}]}')
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.2, 0.8)
+    try:
+        assert win.session.autosave_now()
+        assert read_autosave(photo)[0].hints == win.document.hints  # a crash now keeps the work
+        assert win.save_hints() and not messages
+        assert load_hints(sidecar_path(photo)) == win.document.hints and len(win.document.hints) == 2
+    finally:
+        win.document.mark_saved()  # nothing for the test's close to save
+
+
+def test_hints_that_cannot_be_written_as_json_are_a_message_not_a_crash(make_window, fake_engine, photo, qtbot,  # noqa: ANN001
+                                                                        messages, monkeypatch) -> None:
+    from colorstudio.gui import session
+
+    def unwritable(*args, **kwargs) -> None:  # noqa: ANN002, ANN003 - what json.dumps raises for inf
+        raise ValueError("Out of range float values are not JSON compliant")
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.2, 0.8)
+    monkeypatch.setattr(session, "save_hints_for", unwritable)
+    monkeypatch.setattr(main_window, "save_hints", unwritable)
+    elsewhere = str(photo.parent / "h.json")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (elsewhere, "")))
+    try:
+        assert not win.save_hints() and win.document.dirty
+        win.save_hints_as()
+        assert [m[1] for m in messages] == ["Cannot save hints"] * 2 and "not JSON compliant" in messages[0][2]
+    finally:
+        win.document.mark_saved()  # nothing for the test's close to save
