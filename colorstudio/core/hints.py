@@ -115,10 +115,21 @@ def stored_hints_path(image_path: str | os.PathLike[str]) -> Path:
     return data_dir() / "hints" / f"{photo_digest(image_path)}.colorstudio.json"
 
 
+def _exists(path: Path) -> bool:
+    """Path.exists, where a name too long for the file system (a photo named in 239 to 255
+    bytes leaves no room for the sidecar's suffix) is a file that is not there."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return False
+        raise
+
+
 def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
     """The photo's hints file: its sidecar if there is one, else its stored hints, else None."""
     for candidate in (sidecar_path(image_path), stored_hints_path(image_path)):
-        if candidate.exists():
+        if _exists(candidate):
             return candidate
     return None
 
@@ -273,13 +284,14 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
 
 def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint], saturation: float | None = None) -> Path:
     """Save a photo's hints (and saturation, see save_hints) in its sidecar; where its folder
-    is read-only, in its stored hints file instead (see stored_hints_path). Returns the file
-    written; raises OSError. A sidecar written supersedes (and removes) a stored file."""
+    is read-only (or the photo's name leaves no room for the sidecar's suffix), in its stored
+    hints file instead (see stored_hints_path). Returns the file written; raises OSError. A
+    sidecar written supersedes (and removes) a stored file."""
     side, stored = sidecar_path(image_path), stored_hints_path(image_path)
     try:
         save_hints(side, hints, saturation=saturation)
     except OSError as exc:
-        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG):
             raise
         stored.parent.mkdir(parents=True, exist_ok=True)
         save_hints(stored, hints, {"image": photo_key(image_path)}, saturation=saturation)

@@ -55,6 +55,11 @@ def _hints_text(n: int) -> str:
     return "1 hint" if n == 1 else f"{n} hints"
 
 
+def _name_too_long(path: Path) -> bool:
+    """Whether a file name is over the 255 bytes most file systems allow."""
+    return len(os.fsencode(path.name)) > 255
+
+
 RECENT_MAX = 10
 IMAGE_FILTER = "Photos ({});;All files (*)".format(" ".join(f"*{s}" for s in READ_SUFFIXES))
 
@@ -833,8 +838,10 @@ class MainWindow(QMainWindow):
         if target == sidecar_path(doc.path):
             self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {target.name}", 6000)
         else:
+            why = "name is too long for a hints file beside it" if _name_too_long(sidecar_path(doc.path)) else \
+                "folder is read-only"
             self.statusBar().showMessage(
-                f"The photo's folder is read-only: saved {_hints_text(len(doc.hints))} in ColorStudio's hints folder "
+                f"The photo's {why}: saved {_hints_text(len(doc.hints))} in ColorStudio's hints folder "
                 f"({target.parent}); batches and the command line on this computer use them", 15000)
         return True
 

@@ -538,6 +538,17 @@ def test_hints_of_a_photo_in_a_read_only_folder_are_kept_in_the_data_folder(tmp_
     assert find_hints_file(photo) == sidecar_path(photo) and not written.exists()
 
 
+def test_hints_of_a_photo_whose_name_leaves_no_room_for_a_sidecar_are_kept_in_the_data_folder(tmp_path: Path) -> None:
+    from colorstudio.core.hints import find_hints_file, save_hints_for, stored_hints_path
+
+    photo = tmp_path / ("写真" * 40 + ".png")  # 244 bytes: a legal name; with the sidecar's suffix, 261
+    photo.write_bytes(b"")
+    assert find_hints_file(photo) is None  # raised ENAMETOOLONG: the photo could not be opened
+    hints = (Hint(0.2, 0.3, (10, 20, 30)),)
+    assert save_hints_for(photo, hints) == stored_hints_path(photo)
+    assert find_hints_file(photo) == stored_hints_path(photo) and load_hints(stored_hints_path(photo)) == hints
+
+
 def test_other_write_failures_of_a_sidecar_are_raised(tmp_path: Path) -> None:
     from colorstudio.core.hints import save_hints_for
 

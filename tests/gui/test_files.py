@@ -938,3 +938,24 @@ def test_hints_that_cannot_be_written_as_json_are_a_message_not_a_crash(make_win
         assert [m[1] for m in messages] == ["Cannot save hints"] * 2 and "not JSON compliant" in messages[0][2]
     finally:
         win.document.mark_saved()  # nothing for the test's close to save
+
+
+def test_a_photo_whose_name_leaves_no_room_for_a_sidecar_opens_and_saves(make_window, fake_engine, tmp_path,  # noqa: ANN001
+                                                                         qtbot, messages, monkeypatch) -> None:
+    from colorstudio.core.hints import stored_hints_path
+
+    errors: list = []
+    monkeypatch.setattr(sys, "excepthook", lambda *a: errors.append(a[1]))
+    long_name = write_gray(tmp_path / ("写真" * 40 + ".png"), 50, 40)  # 244 bytes, the sidecar's name 261
+    write_gray(tmp_path / "a.png", 50, 40)
+    win = make_window(fake_engine)
+    win.open_folder(tmp_path)  # the strip asks each photo for its hints file
+    qtbot.wait(200)
+    open_and_wait(win, long_name, qtbot)
+    win.canvas.add_requested.emit(0.5, 0.5)
+    assert win.save_hints() and not messages and not errors
+    assert load_hints(stored_hints_path(long_name)) == win.document.hints
+    assert "name is too long" in win.statusBar().currentMessage()
+    again = make_window(fake_engine)
+    open_and_wait(again, long_name, qtbot)
+    assert again.document.hints == win.document.hints and not again.document.dirty
