@@ -115,23 +115,29 @@ def stored_hints_path(image_path: str | os.PathLike[str]) -> Path:
     return data_dir() / "hints" / f"{photo_digest(image_path)}.colorstudio.json"
 
 
-def _exists(path: Path) -> bool:
-    """Path.exists, where a name too long for the file system (a photo named in 239 to 255
-    bytes leaves no room for the sidecar's suffix) is a file that is not there."""
+def _mtime(path: Path) -> int | None:
+    """A file's modification time (ns); None where there is none, as Path.exists sees it, or
+    where its name is too long for the file system (a photo named in 239 to 255 bytes leaves
+    no room for the sidecar's suffix)."""
     try:
-        return path.exists()
+        return path.stat().st_mtime_ns
     except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:
-            return False
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP, errno.ENAMETOOLONG):
+            return None
         raise
 
 
 def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
-    """The photo's hints file: its sidecar if there is one, else its stored hints, else None."""
-    for candidate in (sidecar_path(image_path), stored_hints_path(image_path)):
-        if _exists(candidate):
-            return candidate
-    return None
+    """The photo's hints file: its sidecar or its stored hints (stored_hints_path), else None.
+    Where it has both, the one written last: a save where the sidecar could not be written
+    (a read-only archive that came with its sidecars) goes to the stored file, and that is
+    what the photo is read with from then on; a tie goes to the stored file, as it is only
+    written when the sidecar could not be."""
+    side, stored = sidecar_path(image_path), stored_hints_path(image_path)
+    side_time, stored_time = _mtime(side), _mtime(stored)
+    if stored_time is not None and (side_time is None or stored_time >= side_time):
+        return stored
+    return side if side_time is not None else None
 
 
 def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:

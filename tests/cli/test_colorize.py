@@ -99,6 +99,23 @@ def test_hints_kept_for_a_read_only_folder_are_used(photo: Path, out_dir: Path, 
     np.testing.assert_array_equal(read_image(out_dir / "out.png").pixels, expected)
 
 
+def test_hints_saved_for_a_read_only_folder_win_over_its_older_sidecar(photo: Path, out_dir: Path,
+                                                                      tiny_model_path: Path,
+                                                                      capfd: pytest.CaptureFixture[str]) -> None:
+    from colorstudio.core.engine import load_engine
+    from colorstudio.core.hints import Hint, save_hints, sidecar_path, stored_hints_path
+
+    save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (30, 40, 200)),))  # came with the archive, long ago
+    os.utime(sidecar_path(photo), ns=(10**18, 10**18))
+    hints = (Hint(0.5, 0.5, (200, 40, 30)),)  # then saved by the app in its hints folder
+    stored_hints_path(photo).parent.mkdir(parents=True)
+    save_hints(stored_hints_path(photo), hints)
+    code, err = colorize(capfd, str(photo), "-o", str(out_dir / "out.png"), "--model", str(tiny_model_path))
+    assert code == 0, err
+    expected = load_engine(tiny_model_path, device="cpu").colorize(read_image(photo).pixels, hints)
+    np.testing.assert_array_equal(read_image(out_dir / "out.png").pixels, expected)
+
+
 @pytest.mark.parametrize("case", ["truncated image", "corrupt model", "invalid hints"])
 def test_bad_input_in_a_real_process(photo: Path, out_dir: Path, tiny_model_path: Path, tmp_path: Path,
                                      case: str) -> None:

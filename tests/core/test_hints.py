@@ -549,6 +549,26 @@ def test_hints_of_a_photo_whose_name_leaves_no_room_for_a_sidecar_are_kept_in_th
     assert find_hints_file(photo) == stored_hints_path(photo) and load_hints(stored_hints_path(photo)) == hints
 
 
+def test_a_photo_with_a_sidecar_and_stored_hints_is_read_with_the_one_written_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorstudio.core.hints import find_hints_file, save_hints_for, stored_hints_path
+
+    photo = tmp_path / "archive" / "scan.tif"
+    photo.parent.mkdir()
+    photo.write_bytes(b"")
+    save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (1, 2, 3)),))  # came with the read-only archive
+    os.utime(sidecar_path(photo), ns=(10**18, 10**18))  # as a copy keeps times: written long ago
+    _read_only(monkeypatch, photo.parent)
+    hints = (Hint(0.2, 0.3, (10, 20, 30)),)
+    assert save_hints_for(photo, hints) == stored_hints_path(photo)
+    assert find_hints_file(photo) == stored_hints_path(photo)  # the edits saved, not the old sidecar
+    stamp = stored_hints_path(photo).stat().st_mtime_ns
+    os.utime(sidecar_path(photo), ns=(stamp, stamp))  # a tie: the stored file, written only when needed
+    assert find_hints_file(photo) == stored_hints_path(photo)
+    os.utime(sidecar_path(photo), ns=(stamp + 10**9, stamp + 10**9))  # the sidecar written since, elsewhere
+    assert find_hints_file(photo) == sidecar_path(photo)
+
+
 def test_other_write_failures_of_a_sidecar_are_raised(tmp_path: Path) -> None:
     from colorstudio.core.hints import save_hints_for
 

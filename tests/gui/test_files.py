@@ -959,3 +959,31 @@ def test_a_photo_whose_name_leaves_no_room_for_a_sidecar_opens_and_saves(make_wi
     again = make_window(fake_engine)
     open_and_wait(again, long_name, qtbot)
     assert again.document.hints == win.document.hints and not again.document.dirty
+
+
+def test_hints_saved_for_a_read_only_folder_that_has_a_sidecar_are_read_back(  # noqa: ANN001
+        make_window, fake_engine, photo, qtbot, monkeypatch, messages) -> None:
+    import errno
+
+    from colorstudio.core import fileio
+    from colorstudio.core.hints import stored_hints_path
+
+    save_hints(sidecar_path(photo), [Hint(0.2, 0.2, (200, 0, 0))])  # came with the archive
+
+    def read_only_archive(path, text) -> None:  # noqa: ANN001
+        if Path(path).parent == photo.parent:
+            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+        fileio.atomic_write_text(path, text)
+
+    monkeypatch.setattr("colorstudio.core.hints.atomic_write_text", read_only_archive)
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.7, 0.7)
+    assert win.save_hints() and stored_hints_path(photo).exists() and not messages
+    assert not win.session.changed_on_disk()  # its own save is no change by another program
+    win.canvas.add_requested.emit(0.3, 0.6)
+    assert win.save_hints()
+    edited = win.document.hints
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.document.hints == edited and len(edited) == 3 and not again.document.dirty
