@@ -269,8 +269,11 @@ def save_hints(path: str | os.PathLike[str], hints: Sequence[Hint], extra: dict[
                saturation: float | None = None) -> None:
     """Write a hints file atomically, keeping unknown top-level keys of an existing file
     (and adding `extra`'s). `saturation`, when given, is stored as the file's "saturation"
-    (None keeps the file's, if any)."""
+    (None keeps the file's, if any). A link is followed: the file it points to is written
+    (a sidecar kept in a synced or versioned folder stays there), not replaced by a plain file."""
     p = Path(path)
+    if p.is_symlink():
+        p = p.resolve()
     if len(hints) > MAX_HINTS:  # the file could not be read back: refuse it, and keep the one there
         raise ValueError(f"{p}: {len(hints)} hints, more than a hints file holds ({MAX_HINTS})")
     extra = dict(extra or {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -567,6 +568,22 @@ def test_a_photo_with_a_sidecar_and_stored_hints_is_read_with_the_one_written_la
     assert find_hints_file(photo) == stored_hints_path(photo)
     os.utime(sidecar_path(photo), ns=(stamp + 10**9, stamp + 10**9))  # the sidecar written since, elsewhere
     assert find_hints_file(photo) == sidecar_path(photo)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="links need privileges there")
+def test_a_sidecar_that_is_a_link_stays_one_and_the_linked_file_is_saved(tmp_path: Path) -> None:
+    from colorstudio.core.hints import find_hints_file, save_hints_for
+
+    synced = tmp_path / "sync" / "photo.jpg.colorstudio.json"  # hints kept in a synced or versioned folder
+    synced.parent.mkdir()
+    save_hints(synced, (Hint(0.1, 0.1, (1, 2, 3)),))
+    photo = tmp_path / "photo.jpg"
+    sidecar_path(photo).symlink_to(synced)
+    hints = (Hint(0.1, 0.1, (1, 2, 3)), Hint(0.2, 0.2, (4, 5, 6)))
+    assert save_hints_for(photo, hints) == sidecar_path(photo)
+    assert sidecar_path(photo).is_symlink() and load_hints(synced) == hints
+    assert find_hints_file(photo) == sidecar_path(photo)
+    assert sorted(p.name for p in synced.parent.iterdir()) == [synced.name]  # no temporary file left there
 
 
 def test_other_write_failures_of_a_sidecar_are_raised(tmp_path: Path) -> None:
