@@ -3,8 +3,8 @@
 `PhotoSession` decides which hints (and saturation) a photo opens with (those left in this
 session, an autosave that differs from the sidecar, or the sidecar), keeps one QUndoStack per photo in a
 QUndoGroup (the open photo's stack is the active one), writes the autosave a moment after
-each change, and saves to the sidecar. It shows no dialogs: failures are raised or
-returned for the window to show.
+each change (and every few seconds while changes go on), and saves to the sidecar. It shows
+no dialogs: failures are raised or returned for the window to show.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from ..core.images import LoadedImage
 from . import commands
 from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
 
-AUTOSAVE_DELAY_MS = 1000
+AUTOSAVE_DELAY_MS = 1000  # after the last change...
+AUTOSAVE_MAX_WAIT_MS = 3000  # ...or at the latest this long after the first unsaved one (steady editing)
 
 
 @dataclass
@@ -75,6 +76,12 @@ class PhotoSession(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(AUTOSAVE_DELAY_MS)
         self._timer.timeout.connect(self.autosave_now)
+        # The first timer restarts at each change, so edits less than a second apart would
+        # never be autosaved: this one is not restarted.
+        self._deadline = QTimer(self)
+        self._deadline.setSingleShot(True)
+        self._deadline.setInterval(AUTOSAVE_MAX_WAIT_MS)
+        self._deadline.timeout.connect(self.autosave_now)
         self.document.hints_changed.connect(self._changed)
         self.document.saturation_changed.connect(self._changed)
 
@@ -180,7 +187,7 @@ class PhotoSession(QObject):
         if state is not None:
             state.saved, state.saved_saturation = doc.hints, doc.saturation
             state.stamp = stamp
-        self._timer.stop()
+        self._stop_timers()
         remove_autosave(doc.path)
         return target
 
@@ -227,7 +234,7 @@ class PhotoSession(QObject):
         if state is not None:
             state.hints, state.saturation = doc.saved_hints, doc.saved_saturation
             state.stack.clear()
-        self._timer.stop()
+        self._stop_timers()
         if doc.path is not None:
             remove_autosave(doc.path)
 
@@ -235,7 +242,7 @@ class PhotoSession(QObject):
         """Write the open photo's autosave file if it has unsaved hints (or saturation). False
         (and autosave_failed) if they could not be written: only then is unsaved work not kept."""
         doc = self.document
-        self._timer.stop()
+        self._stop_timers()
         if not doc.is_open or not doc.dirty:
             return True
         try:
@@ -252,7 +259,13 @@ class PhotoSession(QObject):
             state.hints, state.saturation = doc.hints, doc.saturation
         if doc.dirty:
             self._timer.start()  # a moment after the last change
+            if not self._deadline.isActive():
+                self._deadline.start()
         else:
-            self._timer.stop()
+            self._stop_timers()
             if doc.path is not None and not self._keep_autosave:
                 remove_autosave(doc.path)
+
+    def _stop_timers(self) -> None:
+        self._timer.stop()
+        self._deadline.stop()

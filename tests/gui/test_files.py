@@ -987,3 +987,19 @@ def test_hints_saved_for_a_read_only_folder_that_has_a_sidecar_are_read_back(  #
     again = make_window(fake_engine)
     open_and_wait(again, photo, qtbot)
     assert again.document.hints == edited and len(edited) == 3 and not again.document.dirty
+
+
+def test_steady_editing_is_autosaved_every_few_seconds(make_window, fake_engine, photo, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.session import AUTOSAVE_DELAY_MS, AUTOSAVE_MAX_WAIT_MS
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    gap = AUTOSAVE_DELAY_MS // 2  # each change restarts the wait for a pause in the editing
+    for i in range(2 * AUTOSAVE_MAX_WAIT_MS // gap):  # hints placed steadily for twice the longest wait
+        win.canvas.add_requested.emit(0.05 + i * 0.06, 0.5)
+        qtbot.wait(gap)
+        if autosave_path(photo).exists():
+            break
+    assert autosave_path(photo).exists(), "nothing autosaved while the user kept editing"
+    kept = load_hints(autosave_path(photo))
+    assert kept and kept == win.document.hints[:len(kept)]  # all but the last moment's
