@@ -39,7 +39,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .errors import ColorStudioError, HintsFileError
-from .fileio import part_in_use, part_prefix, same_file_key
+from .fileio import same_file_key
 from .hints import MAX_SATURATION, Hint, PhotoHints, find_hints_file, load_photo_hints
 from .images import DEFAULT_MAX_PIXELS, READ_SUFFIXES, WRITE_FORMATS, LoadedImage, read_image, write_image
 
@@ -451,26 +451,12 @@ def _load(path: Path, max_pixels: int, shared: PhotoHints | None = None, shared_
     return _Loaded(image, stored.hints, time.perf_counter() - t0, saturation=stored.saturation, sources=sources)
 
 
-def _remove_stale_parts(output: Path) -> None:
-    """Remove temporary files a killed run left for this output (fileio.atomic_path's naming);
-    one that another run is writing at this moment is left alone."""
-    prefix, suffix = part_prefix(output), f"{output.suffix}.part"
-    with contextlib.suppress(OSError), os.scandir(output.parent) as it:
-        for e in it:
-            # mkstemp adds exactly 8 random characters between prefix and suffix
-            if len(e.name) == len(prefix) + 8 + len(suffix) and e.name.startswith(prefix) and \
-                    e.name.endswith(suffix) and not part_in_use(e.path):
-                with contextlib.suppress(OSError):
-                    os.unlink(e.path)
-
-
 def _write(output: Path, rgb: np.ndarray, image: LoadedImage, quality: int, note: str) -> float:
     t0 = time.perf_counter()
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ColorStudioError(f"cannot create the folder {output.parent} ({exc.strerror or exc})") from None
-    _remove_stale_parts(output)
     write_image(output, rgb, alpha=image.alpha, exif=image.exif, icc_profile=image.icc_profile, quality=quality,
                 description=note, dpi=image.dpi, xmp=image.xmp, iptc=image.iptc)
     # The atomic write's temporary file is created private (0600); an output is an ordinary file.

@@ -151,6 +151,20 @@ def part_in_use(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+def remove_stale_parts(dest: str | os.PathLike[str]) -> None:
+    """Remove the temporary files a killed writer (an export, a batch run) left for `dest`
+    (atomic_path's naming); one that a live writer holds at this moment is left alone."""
+    dest = Path(dest)
+    prefix, suffix = part_prefix(dest), f"{dest.suffix}.part"
+    with contextlib.suppress(OSError), os.scandir(dest.parent if str(dest.parent) else ".") as it:
+        for e in it:
+            # mkstemp adds exactly 8 random characters between prefix and suffix
+            if len(e.name) == len(prefix) + 8 + len(suffix) and e.name.startswith(prefix) and \
+                    e.name.endswith(suffix) and not part_in_use(e.path):
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageReadError, ImageWriteError
-from .fileio import atomic_path
+from .fileio import atomic_path, remove_stale_parts
 
 DEFAULT_MAX_PIXELS = 250_000_000
 def _pillow_reads(feature: str) -> bool:
@@ -780,6 +780,7 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
     icc_profile = _rgb_profile(icc_profile)
     xmp = bytes(xmp) if xmp else None
     iptc = bytes(iptc) if iptc and fmt in ("JPEG", "TIFF") else None
+    remove_stale_parts(p)  # a killed export's hidden temporary file would stay there for ever
     try:
         with atomic_path(p) as tmp:
             data = _tiff_with_metadata(rgb, alpha, exif_obj, icc_profile, dpi, xmp, iptc) if fmt == "TIFF" else None

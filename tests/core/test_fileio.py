@@ -101,3 +101,15 @@ def test_same_file_key_with_a_cache_of_real_folders_gives_the_same_keys(tmp_path
         assert fileio.same_file_key(tmp_path / p, folders) == fileio.same_file_key(tmp_path / p), p
     assert fileio.same_file_key(tmp_path / "linked" / "b.png", folders) == fileio.same_file_key(tmp_path / "real/a.png")
     assert folders[str(tmp_path / "linked")] == os.path.realpath(tmp_path / "real")
+
+
+@pytest.mark.skipif(fileio.fcntl is None, reason="POSIX file locks")
+def test_a_dead_writers_temporary_file_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    target = tmp_path / "photo.png"
+    dead = tmp_path / f"{fileio.part_prefix(target)}abcd1234.png.part"
+    dead.write_bytes(b"half")
+    with fileio.atomic_path(target) as live:
+        live.write_bytes(b"being written")
+        fileio.remove_stale_parts(target)
+        assert not dead.exists() and live.exists()
+    assert target.read_bytes() == b"being written"

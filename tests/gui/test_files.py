@@ -1003,3 +1003,20 @@ def test_steady_editing_is_autosaved_every_few_seconds(make_window, fake_engine,
     assert autosave_path(photo).exists(), "nothing autosaved while the user kept editing"
     kept = load_hints(autosave_path(photo))
     assert kept and kept == win.document.hints[:len(kept)]  # all but the last moment's
+
+
+def test_an_export_removes_what_a_killed_export_to_that_file_left(make_window, fake_engine, photo, tmp_path,  # noqa: ANN001
+                                                                  qtbot) -> None:
+    from colorstudio.core import fileio
+
+    out = tmp_path / "out" / "photo_color.png"
+    out.parent.mkdir()
+    dead = out.parent / f"{fileio.part_prefix(out)}abcd1234.png.part"  # what a kill -9 mid-write leaves
+    dead.write_bytes(b"\x89PNG half")
+    other = out.parent / f"{fileio.part_prefix(out.with_name('other.png'))}abcd1234.png.part"
+    other.write_bytes(b"another file's")
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    with qtbot.waitSignal(win.export_finished, timeout=20000):
+        assert win.export_to(out)
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, other.name])
