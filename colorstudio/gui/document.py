@@ -9,8 +9,11 @@ sidecar.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -51,6 +54,7 @@ class Document(QObject):
         self._saturation = 1.0
         self._saved_saturation = 1.0
         self._key = ""
+        self.photo_stamp: tuple[int, int] | None = None  # the photo file's (size, mtime) when opened
 
     # -- queries ------------------------------------------------------------------------
     @property
@@ -95,6 +99,7 @@ class Document(QObject):
         was_dirty = self.dirty
         self.path = Path(path)
         self._key = photo_key(self.path)
+        self.photo_stamp = photo_stamp(self.path)
         self.image = image
         self.preview = make_preview(image.pixels)
         self._hints = tuple(hints)
@@ -145,27 +150,68 @@ def autosave_path(image_path: str | Path) -> Path:
     return autosave_dir() / f"{photo_digest(image_path)}.json"
 
 
-def write_autosave(image_path: str | Path, hints: tuple[Hint, ...], saturation: float = 1.0) -> Path:
-    """Write a photo's autosave; raises OSError, or ValueError for hints no hints file can hold."""
+def photo_stamp(image_path: str | Path) -> tuple[int, int] | None:
+    """(size in bytes, modification time in ns) of a photo file; None if it cannot be read."""
+    try:
+        st = os.stat(image_path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+class Autosave(NamedTuple):
+    """A photo's autosave: its hints and saturation, when it was written (time.time()), and
+    whether the photo file is still the one it was written for (False once the photo was
+    replaced under its name, a rescan say; True for an autosave that does not say)."""
+
+    hints: PhotoHints
+    mtime: float
+    same_photo: bool = True
+
+
+def write_autosave(image_path: str | Path, hints: tuple[Hint, ...], saturation: float = 1.0,
+                   stamp: tuple[int, int] | None = None) -> Path:
+    """Write a photo's autosave, with the photo file's `stamp` (photo_stamp: now, if not given);
+    raises OSError, or ValueError for hints no hints file can hold."""
     path = autosave_path(image_path)
-    doc = hints_to_json(hints, {"image": photo_key(image_path), "saved_at": time.time(),
-                                "saturation": round(float(saturation), 4)})
-    text = hints_file_text(doc)  # escaped where a photo's name (or a hint's text) is not UTF-8
+    stamp = stamp or photo_stamp(image_path)
+    extra = {"image": photo_key(image_path), "saved_at": time.time(), "saturation": round(float(saturation), 4)}
+    if stamp is not None:
+        extra["photo_size"], extra["photo_mtime_ns"] = stamp
+    text = hints_file_text(hints_to_json(hints, extra))  # escaped where a photo's name (or a hint's text) is not UTF-8
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)
     return path
 
 
-def read_autosave(image_path: str | Path) -> tuple[PhotoHints, float] | None:
-    """(hints and saturation, mtime) of a photo's autosave, or None if there is none (or it
-    is unreadable)."""
+def read_autosave(image_path: str | Path) -> Autosave | None:
+    """A photo's autosave, or None if there is none (or it is unreadable)."""
     path = autosave_path(image_path)
     if not path.exists():
         return None
     try:
-        return load_photo_hints(path), path.stat().st_mtime
+        hints, mtime = load_photo_hints(path), path.stat().st_mtime
+        doc = json.loads(path.read_text("utf-8"))  # read and checked once already
     except (OSError, ValueError):
         return None
+    written = (doc.get("photo_size"), doc.get("photo_mtime_ns"))
+    now = photo_stamp(image_path)
+    same = None in written or now is None or tuple(written) == now
+    return Autosave(hints, mtime, same)
+
+
+def set_autosave_aside(image_path: str | Path) -> Path | None:
+    """Move a photo's autosave out of the way (it is for an earlier picture under that name):
+    kept beside it, under a name of its own, as a hints file File > Load Hints can read.
+    Returns where it went; None if it could not be moved."""
+    path = autosave_path(image_path)
+    try:
+        when = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        aside = path.with_name(f"{path.stem}.earlier-photo-{when}.colorstudio.json")
+        os.replace(path, aside)
+    except OSError:
+        return None
+    return aside
 
 
 def remove_autosave(image_path: str | Path) -> None:
@@ -175,5 +221,5 @@ def remove_autosave(image_path: str | Path) -> None:
         pass
 
 
-__all__ = ["Document", "make_preview", "photo_key", "autosave_path", "write_autosave", "read_autosave",
-           "remove_autosave", "PREVIEW_LONG_SIDE"]
+__all__ = ["Document", "make_preview", "photo_key", "photo_stamp", "autosave_path", "Autosave", "write_autosave",
+           "read_autosave", "set_autosave_aside", "remove_autosave", "PREVIEW_LONG_SIDE"]

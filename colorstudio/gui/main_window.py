@@ -661,7 +661,7 @@ class MainWindow(QMainWindow):
         self._sync_strip()
         w, h = image.size
         msg = f"Opened {p.name} ({w} × {h})" + "".join(f"; {n}" for n in report.notes)
-        self.statusBar().showMessage(msg, 0 if report.restored >= 0 else 8000)
+        self.statusBar().showMessage(msg, 0 if report.restored >= 0 or report.set_aside else 8000)
         self.photo_opened.emit(str(p))
         return True
 

@@ -19,7 +19,7 @@ from ..core.errors import ColorStudioError
 from ..core.hints import Hint, PhotoHints, find_hints_file, load_photo_hints, save_hints_for
 from ..core.images import LoadedImage
 from . import commands
-from .document import Document, photo_key, read_autosave, remove_autosave, write_autosave
+from .document import Document, photo_key, read_autosave, remove_autosave, set_autosave_aside, write_autosave
 
 AUTOSAVE_DELAY_MS = 1000  # after the last change...
 AUTOSAVE_MAX_WAIT_MS = 3000  # ...or at the latest this long after the first unsaved one (steady editing)
@@ -44,6 +44,7 @@ class OpenReport:
     notes: list[str] = field(default_factory=list)
     sidecar_error: str = ""
     restored: int = -1  # number of autosaved hints restored, -1 if no autosave was restored
+    set_aside: bool = False  # an autosave for an earlier file of the photo's name was not applied
 
 
 def _stamp(side: Path | None) -> tuple[int, int] | None:
@@ -116,6 +117,15 @@ class PhotoSession(QObject):
                     report.sidecar_error = str(exc)
             saved_saturation = _saturation(saved)
             auto = read_autosave(path)
+            if auto is not None and not auto.same_photo:
+                # a rescan saved under the same name, say: those hints were placed on another picture
+                aside = set_autosave_aside(path)
+                when = time.strftime('%H:%M on %d %b', time.localtime(auto.mtime))
+                report.notes.append(f"unsaved hints autosaved at {when} for an earlier file of this name were not "
+                                    "applied" + (f"; kept in {aside} (File > Load Hints… brings them in)"
+                                                 if aside is not None else ""))
+                report.set_aside = True
+                auto = None
             if auto is not None:
                 restore = auto[0]
                 if not self._differs(restore, saved):
@@ -246,7 +256,7 @@ class PhotoSession(QObject):
         if not doc.is_open or not doc.dirty:
             return True
         try:
-            write_autosave(doc.path, doc.hints, doc.saturation)
+            write_autosave(doc.path, doc.hints, doc.saturation, doc.photo_stamp)
         except (OSError, ValueError, RecursionError) as exc:  # RecursionError: a hint's absurdly nested extra
             self.autosave_failed.emit(f"Autosave failed: {getattr(exc, 'strerror', None) or exc}")
             return False

@@ -1020,3 +1020,27 @@ def test_an_export_removes_what_a_killed_export_to_that_file_left(make_window, f
     with qtbot.waitSignal(win.export_finished, timeout=20000):
         assert win.export_to(out)
     assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, other.name])
+
+
+def test_an_autosave_is_not_applied_to_another_picture_saved_under_the_photos_name(make_window, fake_engine,  # noqa: ANN001
+                                                                                   photo, qtbot) -> None:
+    import time
+
+    from colorstudio.gui.document import read_autosave
+
+    win = make_window(fake_engine)
+    open_and_wait(win, photo, qtbot)
+    win.canvas.add_requested.emit(0.9, 0.1)
+    edited = win.document.hints
+    assert win.session.autosave_now() and read_autosave(photo).same_photo
+    win.controller.shutdown()  # "crash"
+    time.sleep(0.05)
+    write_gray(photo, 300, 50, shift=40)  # the user rescans: another picture under the same name
+    again = make_window(fake_engine)
+    open_and_wait(again, photo, qtbot)
+    assert again.document.hints == () and not again.document.dirty
+    message = again.statusBar().currentMessage()
+    assert "for an earlier file of this name were not applied" in message
+    aside = [p for p in autosave_path(photo).parent.iterdir() if p != autosave_path(photo)]
+    assert len(aside) == 1 and str(aside[0]) in message and load_hints(aside[0]) == edited  # kept, loadable
+    assert not autosave_path(photo).exists()
