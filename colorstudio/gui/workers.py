@@ -8,6 +8,7 @@ cancellation. Nothing raises across threads: failures come back as messages.
 """
 from __future__ import annotations
 
+import itertools
 import time
 import traceback
 from collections.abc import Callable
@@ -91,6 +92,23 @@ class TopColours:
         return ab_to_rgb(float(self.lum[row, col]), float(self.ab[row, col, 0]), float(self.ab[row, col, 1]))
 
 
+def _suggestions(engine: Any, job: Job) -> list[tuple[int, int, int]]:
+    """Colours for the selected hint: the model's, given the other hints (first: what the photo
+    shows there now), taken in turn with the model's own for that spot, given no hints. Hints
+    spread: after one green hint on grass, the model given it sees green on the rhino too, and
+    all its suggestions were greens; its colours without hints name the rhino's own."""
+    x, y = job.point
+    given = list(engine.suggest(job.image, job.hints, x, y, k=job.k))
+    if not job.hints:
+        return given
+    alone = list(engine.suggest(job.image, (), x, y, k=job.k))
+    out: list[tuple[int, int, int]] = []
+    for rgb in itertools.chain.from_iterable(itertools.zip_longest(given, alone)):
+        if rgb is not None and all(sum(abs(u - v) for u, v in zip(rgb, q)) > 12 for q in out):
+            out.append(tuple(rgb))
+    return out[:job.k]
+
+
 def _top_colours(engine: Any, job: Job) -> TopColours | None:
     # Engine.predict caches the pass colorize just made, so this costs nothing; engines
     # without it (fakes, foreign ones) fall back to reading the shown result.
@@ -168,7 +186,7 @@ class _Worker(QObject):
             elif job.kind == "preview":
                 value = (_colorize(engine, job.image, job.hints, job.saturation), _top_colours(engine, job))
             elif job.kind == "suggest":
-                value = list(engine.suggest(job.image, job.hints, job.point[0], job.point[1], k=job.k))
+                value = _suggestions(engine, job)
             elif job.kind == "export":
                 value = self._export(engine, job)
             elif job.kind == "detail":

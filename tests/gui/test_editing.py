@@ -13,7 +13,7 @@ from colorstudio.core.hints import Hint
 from colorstudio.gui import canvas as canvas_module
 from colorstudio.gui.main_window import DETAIL_DELAY_MS
 
-from .conftest import canvas_point, write_gray
+from .conftest import FakeEngine, canvas_point, write_gray
 
 
 @pytest.fixture
@@ -327,3 +327,27 @@ def test_help_lists_the_real_shortcuts_and_about_names_the_model(win, qtbot) -> 
     about = win.findChild(QMessageBox, "about_box")
     assert f"ColorStudio {__version__}" in about.text() and "tiny on cpu" in about.text()
     about.close()
+
+
+def test_suggestions_give_the_models_own_colours_beside_those_the_other_hints_spread(make_window, photo,  # noqa: ANN001
+                                                                                     qtbot) -> None:  # noqa: ANN001
+    greens = [(40, 90 + 20 * i, 40) for i in range(8)]  # one green hint on the grass: green everywhere
+    own = [(100 + 20 * i, 110, 100) for i in range(8)]  # the rhino's own greys and browns
+
+    class Spreading(FakeEngine):
+        def suggest(self, image, hints, x, y, k=8):  # noqa: ANN001, ANN201
+            super().suggest(image, hints, x, y, k)
+            return (greens if hints else own)[:k]
+
+    win = make_window(Spreading())
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_image(photo)
+    win.add_hint_at(0.2, 0.9)
+    win.add_hint_at(0.5, 0.4)  # selected: its suggestions, given the grass hint
+    swatches = win.colour_panel.suggestion_swatches
+    qtbot.waitUntil(lambda: swatches[-1].rgb is not None, timeout=10000)
+    assert [s.rgb for s in swatches] == [c for pair in zip(greens, own) for c in pair][:len(swatches)]
+    win.select_hint(0)
+    win.remove_hint(1)
+    win.select_hint(0)  # with no other hint, the model's own colours only
+    qtbot.waitUntil(lambda: [s.rgb for s in swatches] == own[:len(swatches)], timeout=10000)
