@@ -304,6 +304,8 @@ class ColourPanel(QWidget):
         self.current = rgb
         self.current_swatch.set_colour(rgb, f"Current colour {hex_of(rgb)}")
         self.current_label.setText(hex_of(rgb))
+        lab = rgb_to_lab(np.asarray(rgb, dtype=np.uint8).reshape(1, 3))[0]
+        self.gamut.set_lightness(self.gamut.lightness, (float(lab[1]), float(lab[2])))  # its marker on the colour
         if gesture == 0:
             self.remember(rgb)
         self.colour_chosen.emit(rgb, gesture)

@@ -9,6 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QWidget
 
+from colorstudio.core.color import rgb_to_lab
 from colorstudio.core.hints import Hint
 from colorstudio.gui import canvas as canvas_module
 from colorstudio.gui.main_window import DETAIL_DELAY_MS
@@ -139,6 +140,8 @@ def test_select_recolour_from_suggestions_and_gamut(win, qtbot) -> None:  # noqa
                   if s.rgb is not None and s.rgb != win.document.hints[0].rgb)
     swatch.click()
     assert win.document.hints[0].rgb == swatch.rgb
+    lab = rgb_to_lab(np.asarray(swatch.rgb, np.uint8).reshape(1, 3))[0]
+    assert win.colour_panel.gamut.ab == pytest.approx((lab[1], lab[2]), abs=1e-3)  # the gamut marks it
     assert win.undo_stack.count() == 2
     assert win.colour_panel.recent[0] == swatch.rgb
     # A drag across the gamut is one undo step.
