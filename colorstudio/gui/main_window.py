@@ -791,8 +791,7 @@ class MainWindow(QMainWindow):
             return
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
         if row < 0 and self.document.is_open:
-            root = self.folder_model.root
-            if root is None or not self.document.path.is_relative_to(root) or self.document.path.exists():
+            if not self._strip_goes_on():
                 self.statusBar().showMessage(f"{self.document.path.name} is not one of the photos in the strip; "
                                              "open its folder to go through it", 8000)  # Open Photo, Open Recent
                 return
@@ -803,6 +802,15 @@ class MainWindow(QMainWindow):
             self._leave_cancelled = False
             if self.open_image(paths[r]) or self._leave_cancelled:
                 return
+
+    def _strip_goes_on(self) -> bool:
+        """Whether Next / Previous Photo go on from the open photo: it is in the strip, or was
+        (deleted on disk since). Not for a photo opened from elsewhere (Open Photo, Open Recent)."""
+        doc = self.document
+        if not doc.is_open or self.folder_model.row_of(doc.path) >= 0:
+            return True
+        root = self.folder_model.root
+        return root is not None and doc.path.is_relative_to(root) and not doc.path.exists()
 
     def _sync_strip(self) -> None:
         row = self.folder_model.row_of(self.document.path) if self.document.path else -1
@@ -1153,8 +1161,8 @@ class MainWindow(QMainWindow):
         self.act_clear.setEnabled(has)
         self.act_delete.setEnabled(self._selected >= 0)
         n = len(self.folder_model.paths)
-        self.act_next.setEnabled(n > 0)
-        self.act_prev.setEnabled(n > 0)
+        self.act_next.setEnabled(n > 0 and self._strip_goes_on())
+        self.act_prev.setEnabled(n > 0 and self._strip_goes_on())
         self.act_batch.setEnabled(n > 0)
         self.act_paste_selected.setEnabled(n > 0)
 

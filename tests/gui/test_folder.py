@@ -956,9 +956,13 @@ def test_next_photo_after_opening_a_photo_from_elsewhere_stays(make_window, fake
     assert win.document.path.name == "b.png" and [p.name for p in win.strip.selected_paths()] == ["b.png"]
     win.open_path(str(other / "x.png"))  # File > Open Recent
     assert win.strip.selected_paths() == []  # Colorize Selected / Paste to Selected: not b.png
+    assert not win.act_next.isEnabled() and not win.act_prev.isEnabled()  # nothing to go on from
     win.next_photo()  # before: the first photo of the strip's folder, a.png
     assert win.document.path.name == "x.png" and "not one of the photos in the strip" in \
         win.statusBar().currentMessage()
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_path(str(roll / "c.png"))  # back in the strip
+    assert win.act_next.isEnabled() and win.act_prev.isEnabled()
 
 
 def test_strip_follows_photos_added_and_deleted_on_disk(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
