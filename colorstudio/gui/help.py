@@ -10,8 +10,9 @@ import platform
 import sys
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFrame, QMessageBox, QTextBrowser, QVBoxLayout
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -88,8 +89,28 @@ def _show(win: MainWindow, title: str, text: str, name: str) -> QMessageBox:
     return box
 
 
-def show_shortcuts(win: MainWindow) -> QMessageBox:
-    return _show(win, "Keyboard and mouse", shortcuts_html(win), "shortcuts_help")
+def show_shortcuts(win: MainWindow) -> QDialog:
+    """The reference in a dialog that scrolls: it is taller than a 1366 x 768 laptop screen,
+    where a message box put its Close button below the screen's edge."""
+    dlg = QDialog(win)
+    dlg.setObjectName("shortcuts_help")
+    dlg.setWindowTitle("Keyboard and mouse")
+    text = QTextBrowser(dlg)
+    text.setObjectName("shortcuts_text")
+    text.setHtml(shortcuts_html(win))
+    text.setFrameShape(QFrame.Shape.NoFrame)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+    buttons.rejected.connect(dlg.reject)
+    layout = QVBoxLayout(dlg)
+    layout.addWidget(text)
+    layout.addWidget(buttons)
+    doc = text.document()
+    doc.setTextWidth(560)
+    want = QSize(600, int(doc.size().height()) + buttons.sizeHint().height() + 48)
+    screen = (win.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+    dlg.resize(min(want.width(), screen.width() - 40), min(want.height(), screen.height() - 80))
+    dlg.open()
+    return dlg
 
 
 def show_about(win: MainWindow) -> QMessageBox:
