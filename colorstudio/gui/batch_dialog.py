@@ -206,6 +206,7 @@ class BatchRun(QObject):
     """One batch run: its thread and its progress dialog (non-modal: the app stays usable)."""
 
     finished = Signal(object)  # list of BatchResult (empty on a failure to start)
+    photo_finished = Signal(object)  # one BatchResult, as each photo is done, skipped or failed
 
     def __init__(self, paths: list[Path], options: BatchOptions, engine_provider: Callable[[], Any],
                  parent: QWidget) -> None:
@@ -257,6 +258,7 @@ class BatchRun(QObject):
         now = time.monotonic()
         if last is not None:
             self.results.append(last)
+            self.photo_finished.emit(last)  # the strip shows each result as it comes
             if last.status != "skipped":  # skipped photos take no time: they would skew the estimate (as the CLI's)
                 self._worked += 1
                 self._busy += now - self._last_report
@@ -294,7 +296,8 @@ class BatchRun(QObject):
             box.open()
             self.failure_box = box
         if parent is not None and hasattr(parent, "statusBar"):
-            parent.statusBar().showMessage(f"Batch finished: {text} Report: {self.report_path}", 15000)
+            what = "Batch cancelled" if self.thread.cancelled else "Batch finished"
+            parent.statusBar().showMessage(f"{what}: {text} Report: {self.report_path}", 15000)
         self.finished.emit(self.results)
 
     def _failed(self, message: str) -> None:

@@ -1106,6 +1106,7 @@ class MainWindow(QMainWindow):
             return self.controller.engine or self._engine_factory(settings)()
 
         self._batch = BatchRun(paths, options, engine, self)
+        self._batch.photo_finished.connect(lambda r: self.folder_model.refresh(r.input))
         self._batch.finished.connect(lambda _r: self.folder_model.refresh())
         self._batch.start()
         return self._batch

@@ -284,6 +284,10 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     engine.started.clear()
     out = tmp_path / "out"
     run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
+    model = win.folder_model
+    badges: list[tuple[str, bool, bool]] = []  # as each photo is done, while the batch still runs
+    run.photo_finished.connect(lambda r: badges.append(
+        (r.input.name, bool(model.data(model.index(model.row_of(r.input)), EXPORTED_ROLE)), run.running)))
     assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
     cancel = next(b for b in run.progress.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
@@ -300,7 +304,9 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     assert _statuses(blocker.args[0]) == {"a.png": "done"}
     assert run.thread.cancelled
     assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
+    assert win.statusBar().currentMessage().startswith("Batch cancelled: 1 colorized")
     assert "cancelled; 2 not started" in win.statusBar().currentMessage()
+    assert badges == [("a.png", True, True)]  # its badge came with it, not at the end
 
 
 def test_no_batch_starts_when_the_open_photos_hints_cannot_be_saved(  # noqa: ANN001
