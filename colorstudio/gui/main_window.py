@@ -82,6 +82,27 @@ def ensure_app_identity() -> None:
 HINTS_DOCK_ROOM = 150  # px the hint list's dock keeps when the colour panel is given its height
 
 
+def _photos_below(root: Path, folders: int = 200) -> bool:
+    """Whether a subfolder of `root` holds a photo: a look at no more than `folders` folders,
+    so an archive's whole tree is not walked to say so."""
+    stack = [(root, True)]
+    while stack and folders > 0:
+        folders -= 1
+        folder, is_root = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((Path(entry.path), False))
+                    elif not is_root and os.path.splitext(entry.name)[1].lower() in READ_SUFFIXES:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 class MainWindow(QMainWindow):
     """ColorStudio's window. `engine`: a colorization engine; None loads the configured one lazily."""
 
@@ -712,6 +733,9 @@ class MainWindow(QMainWindow):
         opened = self.open_image(first) if first is not None else True
         if unlisted:  # after open_image, whose own message would replace this one
             self._report_unlisted(root, unlisted)
+        elif not recursive and _photos_below(root):
+            self.statusBar().showMessage(("No photos here, but" if not photos else "Subfolders hold more photos;")
+                                         + " File > Include Subfolders lists them", 10000)
         elif not photos:
             self.statusBar().showMessage(f"No photos in {root}", 8000)
         return opened

@@ -1075,3 +1075,23 @@ def test_thumbnails_are_made_for_the_screen_pixels_of_a_high_dpi_screen(folder, 
     assert (img.width(), img.height(), img.devicePixelRatio()) == (2 * THUMB, 2 * THUMB, 2.0)
     assert img.deviceIndependentSize().width() == THUMB  # laid out as before, drawn with twice the pixels
     loader.shutdown()
+
+
+def test_opening_a_folder_says_when_its_subfolders_hold_more_photos(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                   tmp_path, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)  # sub/d.png is not listed
+    assert "Subfolders hold more photos; File > Include Subfolders lists them" in win.statusBar().currentMessage()
+    only_subs = tmp_path / "archive"
+    (only_subs / "1962" / "roll 1").mkdir(parents=True)
+    write_gray(only_subs / "1962" / "roll 1" / "a.png", 80, 60)
+    assert win.open_folder(only_subs)
+    assert win.statusBar().currentMessage() == "No photos here, but File > Include Subfolders lists them"
+    flat = tmp_path / "flat"
+    (flat / "notes").mkdir(parents=True)
+    write_gray(flat / "a.png", 80, 60)
+    (flat / "notes" / "list.txt").write_text("no photos here")
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(flat)
+    assert "Subfolders" not in win.statusBar().currentMessage()
