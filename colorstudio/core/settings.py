@@ -32,6 +32,7 @@ class Settings:
     jpeg_quality: int = 95
     hint_colour: str = "suggested"  # "suggested" (model's colour at the spot) or "current"
     export_model: str = ""  # model for export and batch; "" = same as `model`
+    on_leave: str = "ask"  # unsaved hints when another photo opens: "ask" (Save / Discard / Cancel) or "save"
 
     def updated(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -114,6 +115,8 @@ def _coerce(d: dict[str, Any]) -> Settings:
         s = replace(s, device=base.device)
     if s.hint_colour not in ("suggested", "current"):
         s = replace(s, hint_colour=base.hint_colour)
+    if s.on_leave not in ("ask", "save"):
+        s = replace(s, on_leave=base.on_leave)
     if s.export_format not in ("jpg", "png", "tif"):  # what Preferences offers
         s = replace(s, export_format=base.export_format)
     if not s.model.strip():  # a model file that went missing is kept: loading it says so, and where it was set

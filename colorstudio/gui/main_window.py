@@ -695,11 +695,14 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open or not doc.dirty:
             return True
+        if self.settings.on_leave == "save":  # Preferences: save without asking, as photo browsers do
+            return self.save_hints()
         if not can_ask_user():
             self.autosave_now()  # nobody to ask: keep the work in the autosave and the session
             return True
         answer = QMessageBox.question(
-            self, "Unsaved hints", f"Save the changes to the hints (and saturation) of {doc.path.name}?",
+            self, "Unsaved hints", f"Save the changes to the hints (and saturation) of {doc.path.name}?\n\n"
+            "(To save them without this question, set Preferences > Unsaved hints on leaving a photo.)",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:

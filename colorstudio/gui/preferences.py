@@ -123,6 +123,14 @@ class PreferencesDialog(QDialog):
         self.hint_colour.setToolTip("Colour a hint gets when you click to add it")
         form.addRow("New hint colour:", self.hint_colour)
 
+        self.on_leave = QComboBox()
+        self.on_leave.addItem("Ask whether to save them", "ask")
+        self.on_leave.addItem("Save them", "save")
+        self._select(self.on_leave, settings.on_leave)
+        self.on_leave.setToolTip("When another photo opens (Next Photo, the strip) while this one's hints are "
+                                 "unsaved: ask each time, or save them (undo still works until the photo is left)")
+        form.addRow("Unsaved hints on leaving a photo:", self.on_leave)
+
         self.export_format = QComboBox()
         for fmt, label in (("jpg", "JPEG"), ("png", "PNG (16-bit kept)"), ("tif", "TIFF (16-bit kept)")):
             self.export_format.addItem(label, fmt)
@@ -192,6 +200,6 @@ class PreferencesDialog(QDialog):
         model = str(Path(self.model_file.text().strip()).expanduser()) if kind == "file" else kind
         return self._base.updated(device=self.device.currentData(), working_size=self.working_size.value(),
                                   model=model, export_model=self.export_model.currentData(),
-                                  hint_colour=self.hint_colour.currentData(),
+                                  hint_colour=self.hint_colour.currentData(), on_leave=self.on_leave.currentData(),
                                   export_format=self.export_format.currentData(),
                                   jpeg_quality=self.jpeg_quality.value())

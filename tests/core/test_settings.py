@@ -39,9 +39,10 @@ def test_round_trip_in_the_isolated_location(tmp_path: Path) -> None:
         b'{"working_size": 1' + b"0" * 400 + b"}",
         b'{"device": "banana"}',
         b'{"model": "", "hint_colour": "purple", "export_format": "gif", "max_megapixels": 1e-300}',
+        b'{"on_leave": "shred"}',
     ],
     ids=["empty", "binary", "list", "truncated", "deep nesting", "out of range", "NaN and bool", "infinity",
-         "float overflow", "huge int", "unknown device", "unusable values"],
+         "float overflow", "huge int", "unknown device", "unusable values", "unknown on_leave"],
 )
 def test_broken_values_fall_back_to_defaults(tmp_path: Path, raw: bytes) -> None:
     path = tmp_path / "settings.json"

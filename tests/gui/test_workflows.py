@@ -294,3 +294,28 @@ def test_logging_out_keeps_unsaved_hints_in_the_autosave(make_window, fake_engin
     autosave_path(photo).unlink(missing_ok=True)
     win._session_ending()  # what commitDataRequest runs
     assert read_autosave(photo)[0].hints == win.document.hints
+
+
+def test_unsaved_hints_can_be_saved_without_a_question_on_leaving(make_window, fake_engine, tmp_path, qtbot,  # noqa: ANN001
+                                                                  answer) -> None:  # noqa: ANN001
+    from colorstudio.core.hints import find_hints_file, load_photo_hints
+
+    d = _roll(tmp_path)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=20000):
+        assert win.open_folder(d)
+    _click(win, qtbot)
+    asked = answer(QMessageBox.StandardButton.Save)
+    win.next_photo()
+    assert len(asked) == 1 and "Preferences > Unsaved hints on leaving a photo" in asked[0]
+    win._apply_settings(win.settings.updated(on_leave="save"), reload_engine=False)  # as Preferences does
+    _click(win, qtbot, 0.7, 0.2)
+    win.next_photo()  # saved without a question
+    assert len(asked) == 1 and win.document.path.name == "frame2.png"
+    assert len(load_photo_hints(find_hints_file(d / "frame1.png")).hints) == 1
+    from colorstudio.gui.preferences import PreferencesDialog
+
+    dlg = PreferencesDialog(win.settings, win)
+    assert dlg.on_leave.currentData() == "save"
+    dlg.on_leave.setCurrentIndex(dlg.on_leave.findData("ask"))
+    assert dlg.settings().on_leave == "ask"
