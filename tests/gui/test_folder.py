@@ -285,9 +285,11 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     out = tmp_path / "out"
     run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
     model = win.folder_model
-    badges: list[tuple[str, bool, bool]] = []  # as each photo is done, while the batch still runs
+    badges: list[tuple[str, bool, bool]] = []  # as each photo is done, before the batch's end is reported
+    ended: list[bool] = []
+    run.finished.connect(lambda _r: ended.append(True))
     run.photo_finished.connect(lambda r: badges.append(
-        (r.input.name, bool(model.data(model.index(model.row_of(r.input)), EXPORTED_ROLE)), run.running)))
+        (r.input.name, bool(model.data(model.index(model.row_of(r.input)), EXPORTED_ROLE)), not ended)))
     assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
     cancel = next(b for b in run.progress.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
