@@ -91,6 +91,12 @@ def _cache_file(path: Path, size: int) -> Path | None:
     return thumbnail_cache_dir() / (hashlib.sha1(key.encode("utf-8")).hexdigest() + ".jpg")
 
 
+def strip_thumb_size(screen_height: int) -> int:
+    """The strip's thumbnail size for a screen of `screen_height` logical px: on a 768 px laptop
+    screen, a strip of 112 px thumbnails leaves the photo and the colour panel too little room."""
+    return THUMB if screen_height >= 900 else 76
+
+
 def square(img: QImage, size: int = THUMB) -> QImage:
     """`img` centred on a transparent size x size square, so every item has the same shape."""
     out = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
@@ -199,13 +205,14 @@ class PhotoListModel(QAbstractListModel):
     """The photos of a folder; thumbnails load lazily as rows are shown."""
 
     def __init__(self, is_exported: Callable[[Path], bool] | None = None, parent: QObject | None = None,
-                 exported_file: Callable[[Path], Path | None] | None = None) -> None:
+                 exported_file: Callable[[Path], Path | None] | None = None, thumb: int = THUMB) -> None:
         super().__init__(parent)
+        self.thumb = thumb  # logical px of a thumbnail's long side
         self.paths: list[Path] = []
         self.root: Path | None = None
         self.is_exported = is_exported or (lambda p: False)  # exported other than by the batch (exported_file)
         self.exported_file = exported_file or (lambda p: None)  # the current batch output, shown as the thumbnail
-        self.loader = ThumbnailLoader(parent=self)
+        self.loader = ThumbnailLoader(thumb, parent=self)
         self.loader.ready.connect(self._thumbnail_ready)
         self._thumbs: OrderedDict[str, QImage] = OrderedDict()
         self._errors: dict[str, str] = {}
@@ -214,9 +221,9 @@ class PhotoListModel(QAbstractListModel):
         self._stamps: dict[str, int] = {}  # output shown -> its modification time when loaded
         self._thumb_stamps: dict[str, tuple[int, int] | None] = {}  # thumbnail's file -> its time and size then
         self._trimmed = False
-        grey = QImage(THUMB - 16, THUMB * 3 // 4, QImage.Format.Format_RGB32)
+        grey = QImage(thumb - thumb // 7, thumb * 3 // 4, QImage.Format.Format_RGB32)
         grey.fill(QColor(70, 70, 74))
-        self._placeholder = square(grey)
+        self._placeholder = square(grey, thumb)
 
     def set_photos(self, root: Path | None, paths: list[Path]) -> None:
         if not self._trimmed:  # once per session, off the GUI thread
@@ -323,8 +330,9 @@ class PhotoListModel(QAbstractListModel):
             broken = QImage(self._placeholder)
             p = QPainter(broken)
             p.setPen(QPen(QColor(220, 80, 80), 3))
-            p.drawLine(20, 20, broken.width() - 20, broken.height() - 20)
-            p.drawLine(broken.width() - 20, 20, 20, broken.height() - 20)
+            m = broken.width() // 6
+            p.drawLine(m, m, broken.width() - m, broken.height() - m)
+            p.drawLine(broken.width() - m, m, m, broken.height() - m)
             p.end()
             img = broken
         self._thumbs[path] = img
@@ -398,6 +406,14 @@ class FolderWatcher(QObject):
 class BadgeDelegate(QStyledItemDelegate):
     """Paints the thumbnail, then small badges: "H" has hints, "✓" exported."""
 
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802 - Qt override
+        # Every item as wide as the strip's grid allows: with uniform item sizes the first item's
+        # size is everyone's, and a short first name cut longer ones ("phot....png")
+        view = self.parent()
+        if isinstance(view, QListView) and view.gridSize().isValid():
+            return QSize(view.gridSize().width() - 2 * view.spacing(), view.gridSize().height() - view.spacing())
+        return super().sizeHint(option, index)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         super().paint(painter, option, index)
         badges = []
@@ -414,7 +430,9 @@ class BadgeDelegate(QStyledItemDelegate):
         f.setPointSizeF(max(6.0, f.pointSizeF() * 0.8))
         painter.setFont(f)
         d = 18
-        x = option.rect.right() - d - 6
+        view = self.parent()
+        icon = view.iconSize().width() if isinstance(view, QListView) else option.rect.width() - 12
+        x = min(option.rect.right() - d - 2, option.rect.center().x() + icon // 2 - d + 6)  # the thumbnail's corner
         for text, colour in badges:
             r = QRect(x, option.rect.top() + 4, d, d)
             painter.setPen(QPen(QColor(255, 255, 255), 1.5))
@@ -445,8 +463,9 @@ class PhotoStrip(QListView):
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
-        self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 20, THUMB + 26))
+        t = model.thumb
+        self.setIconSize(QSize(t, t))
+        self.setGridSize(QSize(max(t + 20, 128), t + 26))  # room for a name under a small thumbnail
         self.setSpacing(4)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -456,10 +475,11 @@ class PhotoStrip(QListView):
                         f"{'Cmd' if sys.platform == 'darwin' else 'Ctrl'}/Shift-click to select several "
                         "for Colorize All (the selected photos) or Paste Hints to Selected (right-click). "
                         "Badges: H has hints, ✓ exported.")
-        self.setMinimumHeight(THUMB + 48)
+        # the grid's row, the scroll bar below it (when the photos do not fit) and the frame
+        self.setMinimumHeight(t + 26 + self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth() + 2)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(800, THUMB + 50)
+        return QSize(800, self.minimumHeight())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         mods = Qt.KeyboardModifier

@@ -44,7 +44,7 @@ from . import commands, ui
 from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
 from .document import photo_key
-from .folder import FolderWatcher, PhotoListModel, PhotoStrip
+from .folder import FolderWatcher, PhotoListModel, PhotoStrip, strip_thumb_size
 from .session import PhotoSession
 from .workers import InferenceController, describe_engine
 
@@ -165,8 +165,10 @@ class MainWindow(QMainWindow):
         factory = None if engine is not None else self._engine_factory(self.settings)
         self.controller = InferenceController(engine, factory, parent=self,
                                               export_factory=self._export_factory(self.settings))
+        screen = QGuiApplication.primaryScreen()
         self.folder_model = PhotoListModel(is_exported=lambda p: photo_key(p) in self._exported, parent=self,
-                                           exported_file=self._batch_output)
+                                           exported_file=self._batch_output,
+                                           thumb=strip_thumb_size(screen.availableGeometry().height() if screen else 1080))
         self.strip = PhotoStrip(self.folder_model)
         self.folder_watch = FolderWatcher(parent=self)
         self._strip_recursive = False

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QStyleOptionViewItem
 
 from colorstudio.core import batch
 from colorstudio.core.batch import REPORT_NAME, BatchOptions, read_report
@@ -1097,3 +1097,17 @@ def test_opening_a_folder_says_when_its_subfolders_hold_more_photos(make_window,
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         win.open_folder(flat)
     assert "Subfolders" not in win.statusBar().currentMessage()
+
+
+def test_the_strip_is_compact_on_a_small_screen(qtbot) -> None:  # noqa: ANN001
+    from colorstudio.gui.folder import THUMB, PhotoListModel, PhotoStrip, strip_thumb_size
+
+    assert strip_thumb_size(1000) == THUMB and strip_thumb_size(728) < THUMB  # 1366 x 768 less the task bar
+    big, small = (PhotoStrip(PhotoListModel(thumb=t)) for t in (THUMB, strip_thumb_size(728)))
+    for strip in (big, small):
+        qtbot.addWidget(strip)
+    assert small.minimumHeight() <= big.minimumHeight() - (THUMB - strip_thumb_size(728))
+    assert small.model().loader.size == strip_thumb_size(728)  # thumbnails made at that size, not scaled down
+    # each item is as wide as the grid allows, so longer names are not cut to the first one's width
+    hint = small.itemDelegate().sizeHint(QStyleOptionViewItem(), small.model().index(0))
+    assert hint.width() == small.gridSize().width() - 2 * small.spacing() >= 110
