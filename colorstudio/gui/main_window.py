@@ -51,8 +51,20 @@ from .workers import InferenceController, describe_engine
 DETAIL_DELAY_MS = 120  # the view or result must rest this long before a full-detail render
 
 
-def _hints_text(n: int) -> str:
-    return "1 hint" if n == 1 else f"{n} hints"
+def _hints_text(hints: int | tuple[Hint, ...]) -> str:
+    """'3 hints', or as the hint list shows them: '2 hints and 1 stroke (42 hints)'."""
+    if isinstance(hints, int):
+        return "1 hint" if hints == 1 else f"{hints} hints"
+    strokes: dict[int, int] = {}
+    for h in hints:
+        s = commands.stroke_of(h)
+        if s is not None:
+            strokes[s] = strokes.get(s, 0) + 1
+    if not strokes:
+        return _hints_text(len(hints))
+    single = len(hints) - sum(strokes.values())
+    stroked = f"{len(strokes)} stroke{'s' if len(strokes) > 1 else ''} ({_hints_text(sum(strokes.values()))})"
+    return f"{_hints_text(single)} and {stroked}" if single else stroked
 
 
 def _name_too_long(path: Path) -> bool:
@@ -873,12 +885,12 @@ class MainWindow(QMainWindow):
         self.folder_model.refresh(doc.path)
         self._update_title()
         if target == sidecar_path(doc.path):
-            self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {target.name}", 6000)
+            self.statusBar().showMessage(f"Saved {_hints_text(doc.hints)} to {target.name}", 6000)
         else:
             why = "name is too long for a hints file beside it" if _name_too_long(sidecar_path(doc.path)) else \
                 "folder is read-only"
             self.statusBar().showMessage(
-                f"The photo's {why}: saved {_hints_text(len(doc.hints))} in ColorStudio's hints folder "
+                f"The photo's {why}: saved {_hints_text(doc.hints)} in ColorStudio's hints folder "
                 f"({target.parent}); batches and the command line on this computer use them", 15000)
         return True
 
@@ -894,7 +906,7 @@ class MainWindow(QMainWindow):
         elif path:
             try:
                 save_hints(path, doc.hints, saturation=doc.saturation)
-                self.statusBar().showMessage(f"Saved {_hints_text(len(doc.hints))} to {Path(path).name}", 6000)
+                self.statusBar().showMessage(f"Saved {_hints_text(doc.hints)} to {Path(path).name}", 6000)
             except (ColorStudioError, OSError, ValueError) as exc:
                 QMessageBox.critical(self, "Cannot save hints", f"{path}: {getattr(exc, 'strerror', None) or exc}")
 
@@ -909,7 +921,7 @@ class MainWindow(QMainWindow):
             except ColorStudioError as exc:
                 QMessageBox.critical(self, "Cannot load hints", str(exc))
                 return
-            self.session.replace(loaded, f"Load {_hints_text(len(loaded.hints))} from {Path(path).name}")
+            self.session.replace(loaded, f"Load {_hints_text(loaded.hints)} from {Path(path).name}")
 
     def revert_to_saved(self) -> None:
         """Back to the hints and saturation last saved (or loaded) for the photo: one undo step."""
@@ -926,7 +938,7 @@ class MainWindow(QMainWindow):
             return
         data = hints_to_json(doc.hints, {"saturation": round(doc.saturation, 4)})
         QGuiApplication.clipboard().setText(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        self.statusBar().showMessage(f"Copied {_hints_text(len(doc.hints))} and saturation "
+        self.statusBar().showMessage(f"Copied {_hints_text(doc.hints)} and saturation "
                                      f"{doc.saturation * 100:.0f} %", 6000)
 
     def _clipboard_hints(self) -> PhotoHints | None:
@@ -946,12 +958,12 @@ class MainWindow(QMainWindow):
         one undo step. Hints are placed at the same relative positions."""
         if self.document.is_open and (pasted := self._clipboard_hints()) is not None:
             if self._paste(pasted):
-                self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))}", 6000)
+                self.statusBar().showMessage(f"Pasted {_hints_text(pasted.hints)}", 6000)
             else:
                 self.statusBar().showMessage("The photo has these hints already", 6000)
 
     def _paste(self, pasted: PhotoHints) -> bool:
-        if not self.session.replace(pasted, f"Paste {_hints_text(len(pasted.hints))}"):
+        if not self.session.replace(pasted, f"Paste {_hints_text(pasted.hints)}"):
             return False
         self.select_hint(-1)
         return True
@@ -975,7 +987,7 @@ class MainWindow(QMainWindow):
             if can_ask_user():
                 answer = QMessageBox.question(
                     self, "Paste hints", f"{len(own)} of the selected photos have hints of their own "
-                    f"(e.g. {own[0].name}). Replace them with the {_hints_text(len(pasted.hints))} copied?\n\n"
+                    f"(e.g. {own[0].name}). Replace them with the {_hints_text(pasted.hints)} copied?\n\n"
                     "Yes replaces them, No leaves those photos as they are.",
                     QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
                     | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.No)
@@ -995,7 +1007,7 @@ class MainWindow(QMainWindow):
             self._paste(pasted)
             done += 1
         skipped = len(targets) - done - len(failed)
-        self.statusBar().showMessage(f"Pasted {_hints_text(len(pasted.hints))} to {done} of {len(targets)} photos"
+        self.statusBar().showMessage(f"Pasted {_hints_text(pasted.hints)} to {done} of {len(targets)} photos"
                                      + (f"; {skipped} kept their own" if skipped else "")
                                      + (f"; {len(failed)} failed" if failed else ""), 10000)
         if failed:

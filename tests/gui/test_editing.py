@@ -359,3 +359,14 @@ def test_suggestions_give_the_models_own_colours_beside_those_the_other_hints_sp
     win.remove_hint(1)
     win.select_hint(0)  # with no other hint, the model's own colours only
     qtbot.waitUntil(lambda: [s.rgb for s in swatches] == own[:len(swatches)], timeout=10000)
+
+
+def test_messages_count_hints_as_the_hint_list_shows_them() -> None:
+    from colorstudio.gui.main_window import _hints_text
+
+    def hint(stroke=None):  # noqa: ANN001, ANN202
+        return Hint(0.5, 0.5, (1, 2, 3), extra=(("stroke", stroke),) if stroke is not None else ())
+
+    assert _hints_text((hint(),)) == "1 hint" and _hints_text(()) == "0 hints"
+    assert _hints_text((hint(), hint(), *[hint(1)] * 42)) == "2 hints and 1 stroke (42 hints)"
+    assert _hints_text((*[hint(1)] * 3, *[hint(2)] * 4)) == "2 strokes (7 hints)"
