@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -52,6 +53,15 @@ def _missing(name: str) -> Path | None:
     return None if path.exists() else path
 
 
+def _explain_missing(combo: QComboBox, name: str) -> None:
+    """The tooltip of the item just added for shipped model `name`, if it is not installed:
+    where its file would go."""
+    missing = _missing(name)
+    if missing is not None:
+        combo.setItemData(combo.count() - 1, f"Not part of this installation: a {missing.name} placed in "
+                          f"{missing.parent} is used (or choose it as Other weights file)", Qt.ItemDataRole.ToolTipRole)
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,9 +96,12 @@ class PreferencesDialog(QDialog):
         self.model = QComboBox()
         for name, label in (("default", "Default (fast)"), ("quality", "Quality (slower, finer)")):
             self.model.addItem(label + (" – not installed" if _missing(name) else ""), name)
+            _explain_missing(self.model, name)
         self.model.addItem("Other weights file…", "file")
         self.model_file = QLineEdit()
-        self.model_file.setPlaceholderText("a .pt file saved by colorstudio train")
+        self.model_file.setPlaceholderText("a .pt file from colorstudio train")
+        self.model_file.setToolTip("A weights file saved by colorstudio train (or the published SIGGRAPH 2017 "
+                                   "user-guided colorization weights, .pth)")
         self.browse = QPushButton("Browse…")
         self.browse.setToolTip("Choose a compatible weights file")
         self.browse.clicked.connect(self._browse)
@@ -110,6 +123,7 @@ class PreferencesDialog(QDialog):
         self.export_model.addItem("The model above", "")
         for name, label in (("quality", "Quality"), ("default", "Default (fast)")):
             self.export_model.addItem(label + (" – not installed" if _missing(name) else ""), name)
+            _explain_missing(self.export_model, name)
         self._select(self.export_model, settings.export_model)
         self.export_model.setToolTip("The model that exports and batches use. Edit with the fast model and "
                                      "export with the quality model: the export then differs a little from "

@@ -389,6 +389,8 @@ def test_preferences_refuse_a_shipped_model_that_is_not_installed(make_window, f
     monkeypatch.setattr(preferences, "resources_dir", lambda: tmp_path)  # an installation without models
     dlg = PreferencesDialog(win.settings, win)
     assert "not installed" in dlg.export_model.itemText(dlg.export_model.findData("quality"))
+    tip = dlg.export_model.itemData(dlg.export_model.findData("quality"), Qt.ItemDataRole.ToolTipRole)
+    assert "quality.pt placed in" in tip  # says how to install it
     dlg._accept()
     assert dlg.result() != dlg.DialogCode.Accepted and "default model is not installed" in dlg.message.text()
     dlg.model.setCurrentIndex(dlg.model.findData("file"))
