@@ -272,7 +272,8 @@ def _colourful(img: QImage) -> bool:
     return bool(np.abs(px - px.mean(axis=2, keepdims=True)).max() > 8)
 
 
-def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_path, qtbot) -> None:  # noqa: ANN001
+def _window_with_a_held_engine(make_window, folder: Path, qtbot):  # noqa: ANN001, ANN202
+    """A window on `folder` whose engine, from now on, blocks in colorize() until gate.set()."""
     gate = threading.Event()
     gate.set()
     engine = FakeEngine(gate=gate)
@@ -280,8 +281,13 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         win.open_folder(folder)
     qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)  # no preview left to run
-    gate.clear()  # from now on colorize() blocks until the test lets it go
+    gate.clear()
     engine.started.clear()
+    return win, engine, gate
+
+
+def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_path, qtbot) -> None:  # noqa: ANN001
+    win, engine, gate = _window_with_a_held_engine(make_window, folder, qtbot)
     out = tmp_path / "out"
     run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
     model = win.folder_model
@@ -363,15 +369,7 @@ def test_batch_time_left_leaves_out_the_photos_skipped_as_done(tmp_path, qtbot, 
 
 def test_closing_the_window_during_a_batch_asks_and_closes_when_it_has_stopped(  # noqa: ANN001
         make_window, folder, tmp_path, qtbot, answer) -> None:
-    gate = threading.Event()
-    gate.set()
-    engine = FakeEngine(gate=gate)
-    win = make_window(engine)
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(folder)
-    qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)
-    gate.clear()  # from now on colorize() blocks until the test lets it go
-    engine.started.clear()
+    win, engine, gate = _window_with_a_held_engine(make_window, folder, qtbot)
     out = tmp_path / "out"
     run = win.start_batch(list(win.folder_model.paths), BatchOptions(output_dir=out, input_root=folder))
     assert engine.started.wait(10)  # the batch is inside colorize() of the first photo
@@ -764,15 +762,7 @@ def test_hints_saved_while_the_batch_colorizes_that_photo_are_redone_by_the_reru
     root.mkdir()
     write_gray(root / "a.png", 120, 90)
     write_gray(root / "b.png", 120, 90)
-    gate = threading.Event()
-    gate.set()
-    engine = FakeEngine(gate=gate)
-    win = make_window(engine)
-    with qtbot.waitSignal(win.result_ready, timeout=10000):
-        win.open_folder(root)
-    qtbot.waitUntil(lambda: win.controller.pending == 0, timeout=10000)
-    gate.clear()
-    engine.started.clear()
+    win, engine, gate = _window_with_a_held_engine(make_window, root, qtbot)
     opts = BatchOptions(output_dir=tmp_path / "out", input_root=root)
     run = win.start_batch(list(win.folder_model.paths), opts)
     assert engine.started.wait(10)  # the batch is colorizing a.png (read without hints)
