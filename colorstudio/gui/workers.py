@@ -365,12 +365,15 @@ class InferenceController(QObject):
         if self._running is not None or not self._accepting:
             return
         job: Job | None = None
-        if self._waiting_suggest is not None:
-            job, self._waiting_suggest = self._waiting_suggest, None
-        elif self._exports:
+        # The result first: after a drag or a click, the photo re-colours before the colour panel's
+        # suggestions come (two passes of the network); exports before both, so a stream of
+        # previews cannot hold one back.
+        if self._exports:
             job = self._exports.pop(0)
         elif self._waiting_preview is not None:
             job, self._waiting_preview = self._waiting_preview, None
+        elif self._waiting_suggest is not None:
+            job, self._waiting_suggest = self._waiting_suggest, None
         elif self._waiting_detail is not None:
             job, self._waiting_detail = self._waiting_detail, None
         if job is not None:

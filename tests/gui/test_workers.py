@@ -64,6 +64,25 @@ def test_controller_drops_stale_results_directly(qtbot) -> None:  # noqa: ANN001
         ctl.shutdown()
 
 
+def test_the_result_comes_before_the_suggestions_and_exports_before_both(tmp_path, qtbot) -> None:  # noqa: ANN001
+    gate = threading.Event()
+    engine = FakeEngine(gate=gate)
+    ctl = InferenceController(engine)
+    try:
+        image = np.full((20, 30), 100, np.uint8)
+        hints = (Hint(0.5, 0.5, (200, 0, 0)),)
+        ctl.request_preview(image, (), context="first")
+        assert engine.started.wait(5)  # running; the rest wait behind it
+        ctl.request_suggestions(image, (), 0.5, 0.5, 8, context="s")  # a drag ends: suggestions, then the result
+        ctl.request_preview(image, hints, context="after the drag")
+        ctl.request_export(image, hints, 1.0, tmp_path / "out.png", {}, context="e")
+        gate.set()
+        qtbot.waitUntil(lambda: not ctl.busy and ctl.pending == 0, timeout=10000)
+        assert [j.kind for j in ctl.started_jobs] == ["preview", "export", "preview", "suggest"]
+    finally:
+        ctl.shutdown()
+
+
 def test_inference_failure_is_a_message_not_a_crash(make_window, photo, qtbot) -> None:  # noqa: ANN001
     class Broken(FakeEngine):
         def colorize(self, image, hints=(), saturation=1.0):  # noqa: ANN001, ANN201
