@@ -259,9 +259,13 @@ def _is_current(out: Path, photo: Path, shared_hints: Path | None = None,
 
 def _made_from_another(source: tuple[str, int | None] | None, photo: Path) -> bool:
     """Whether made_from()'s record of an output names another photo than `photo`: another
-    path, and not this photo moved there (a folder renamed since: the same size)."""
+    path that is still there (a first roll), or one gone whose size was not this photo's (a
+    folder renamed since keeps its photos' sizes). Uncompressed scans of one size all have
+    the same number of bytes, so while the recorded photo exists its size decides nothing."""
     if source is None or source[0] == same_file_key(photo):
         return False
+    if os.path.lexists(source[0]):
+        return True
     try:
         return source[1] is None or os.stat(photo).st_size != source[1]
     except OSError:

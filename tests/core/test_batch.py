@@ -645,3 +645,20 @@ def test_progress_printer_plain_lines_and_terminal_bar(tmp_path: Path) -> None:
     pp.close()
     text = bar.getvalue()
     assert text.count("\r") == 2 and "[1/2]  50%" in text and "b.jpg" in text and text.endswith("\n")
+
+
+def test_a_second_roll_of_uncompressed_scans_of_one_size_is_not_taken_for_the_first(tmp_path: Path) -> None:
+    rolls = []
+    for name, shade in (("roll1", 40), ("roll2", 200)):
+        (tmp_path / name).mkdir()
+        rolls.append([tmp_path / name / f"IMG_000{i}.bmp" for i in (1, 2)])
+        for p in rolls[-1]:
+            Image.fromarray(np.full((24, 32), shade, np.uint8)).save(p)  # BMP: every scan has the same size
+            os.utime(p, ns=(10**18, 10**18))
+    assert len({p.stat().st_size for r in rolls for p in r}) == 1
+    out = tmp_path / "Colorized"
+    report = out / batch.REPORT_NAME
+    options = [BatchOptions(out, format="png", input_root=r[0].parent) for r in rolls]
+    assert [r.status for r in run_batch(rolls[0], options[0], _Flat(), report_path=report)] == ["done"] * 2
+    assert [output_is_current(p, options[1]) for p in rolls[1]] == [False, False]
+    assert [r.status for r in run_batch(rolls[1], options[1], _Flat(), report_path=report)] == ["failed"] * 2
