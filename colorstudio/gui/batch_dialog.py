@@ -229,6 +229,8 @@ class BatchRun(QObject):
         # being colorized: the dialog stays up saying it is stopping, and closes when the thread ends.
         QObject.disconnect(self.progress, SIGNAL("canceled()"), self.progress, SLOT("cancel()"))
         self.progress.canceled.connect(self.cancel)
+        # Escape, once Cancel has gone, rejects the dialog (hides it) without canceled(): back it comes
+        self.progress.rejected.connect(lambda: QTimer.singleShot(0, self, self._show_while_stopping))
         self.thread.progress.connect(self._progress)
         self.thread.finished_with.connect(self._done)
         self.thread.failed.connect(self._failed)

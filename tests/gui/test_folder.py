@@ -305,6 +305,9 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     run.progress.close()
     qtbot.waitUntil(run.progress.isVisible, timeout=2000)
     assert "Stopping" in run.progress.labelText()
+    qtbot.keyClick(run.progress, Qt.Key.Key_Escape)  # with Cancel gone, Escape rejects the dialog
+    qtbot.waitUntil(run.progress.isVisible, timeout=2000)
+    assert "Stopping" in run.progress.labelText()
     gate.set()
     with qtbot.waitSignal(run.finished, timeout=20000) as blocker:
         pass
