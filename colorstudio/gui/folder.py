@@ -11,7 +11,6 @@ that output's thumbnail: the archivist sees the roll's results at a glance.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import io
 import os
@@ -193,6 +192,17 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as runs [start, stop)."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and out[-1][1] == r:
+            out[-1] = (out[-1][0], r + 1)
+        else:
+            out.append((r, r + 1))
+    return out
+
+
 def _stamp(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -241,27 +251,40 @@ class PhotoListModel(QAbstractListModel):
         self._thumb_stamps.clear()
         self.endResetModel()
 
-    def update_photos(self, paths: list[Path]) -> bool:
-        """Bring the list to `paths` (the same folder listed again) row by row, so that the
-        selection, the scroll position and the thumbnails of the photos still there stay.
-        False if nothing changed."""
+    ROW_UPDATES = 50  # more runs of rows come and gone than this: the list is set anew (each run costs O(n))
+
+    def update_photos(self, paths: list[Path]) -> str:
+        """Bring the list to `paths` (the same folder listed again, sorted as find_photos sorts):
+        "rows" when it was done run by run of rows removed or inserted, so that the selection,
+        the scroll position and the thumbnails of the photos still there stay; "reset" when
+        there were so many runs that the list was set anew (the caller selects again); "" when
+        nothing changed."""
         new = list(paths)
         if new == self.paths:
-            return False
-        ops = difflib.SequenceMatcher(None, [str(p) for p in self.paths], [str(p) for p in new],
-                                      autojunk=False).get_opcodes()
-        for tag, i1, i2, j1, j2 in reversed(ops):  # from the end, so that earlier rows keep their numbers
-            if tag in ("replace", "delete"):
-                self.beginRemoveRows(QModelIndex(), i1, i2 - 1)
-                del self.paths[i1:i2]
-                self._renumber()
-                self.endRemoveRows()
-            if tag in ("replace", "insert"):
-                self.beginInsertRows(QModelIndex(), i1, i1 + j2 - j1 - 1)
-                self.paths[i1:i1] = new[j1:j2]
-                self._renumber()
-                self.endInsertRows()
-        return True
+            return ""
+        old_keys, new_keys = set(self.paths), set(new)
+        removed = _runs([i for i, p in enumerate(self.paths) if p not in new_keys])
+        kept = [p for p in self.paths if p in new_keys]
+        if kept != [p for p in new if p in old_keys]:  # not one sorted listing of the other: set anew
+            removed = [(0, len(self.paths))] * (self.ROW_UPDATES + 1)
+        inserted = _runs([j for j, p in enumerate(new) if p not in old_keys])
+        if len(removed) + len(inserted) > self.ROW_UPDATES:
+            self.beginResetModel()
+            self.paths = new
+            self._renumber()
+            self.endResetModel()
+            return "reset"
+        for i, j in reversed(removed):  # from the end, so that earlier rows keep their numbers
+            self.beginRemoveRows(QModelIndex(), i, j - 1)
+            del self.paths[i:j]
+            self._renumber()
+            self.endRemoveRows()
+        for i, j in inserted:  # in order: each goes where it is in the new list
+            self.beginInsertRows(QModelIndex(), i, j - 1)
+            self.paths[i:i] = new[i:j]
+            self._renumber()
+            self.endInsertRows()
+        return "rows"
 
     def _renumber(self) -> None:
         self._row = {str(p): i for i, p in enumerate(self.paths)}
@@ -372,10 +395,28 @@ class PhotoListModel(QAbstractListModel):
             self.dataChanged.emit(self.index(row), self.index(row))
 
 
+def _folders(root: Path, recursive: bool, most: int) -> list[str]:
+    """`root`, and if `recursive` its subfolders as find_photos goes through them (no hidden
+    ones, no links to folders), breadth first, at most `most` in all."""
+    out, queue = [str(root)], [str(root)] if recursive else []
+    while queue and len(out) < most:
+        folder = queue.pop(0)
+        try:
+            with os.scandir(folder) as it:
+                subs = sorted(e.path for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+        subs = subs[:most - len(out)]
+        out += subs
+        queue += subs
+    return out
+
+
 class FolderWatcher(QObject):
     """Says when photos may have come or gone in a folder (and, when the strip lists
-    subfolders, in the folders of its photos): `changed` once things have been quiet for
-    `delay_ms`, so that a scanner or a copy writing many files makes one re-listing."""
+    subfolders, in its subfolders): `changed` once things have been quiet for `delay_ms`, so
+    that a scanner or a copy writing many files makes one re-listing. Files rewritten in
+    place are not seen (no folder changes): see PhotoListModel.drop_changed_thumbnails."""
 
     changed = Signal()
     MAX_FOLDERS = 512  # inotify watches are a per-user resource; past this, the open folder alone
@@ -389,15 +430,18 @@ class FolderWatcher(QObject):
         self._watcher.directoryChanged.connect(lambda _path: self._timer.start())
         self._timer.timeout.connect(self.changed)
 
-    def watch(self, root: Path | None, photos: list[Path] = ()) -> None:
-        """Watch `root` and the folders of `photos` from now on (None: nothing)."""
-        self._timer.stop()
-        if self._watcher.directories():
-            self._watcher.removePaths(self._watcher.directories())
-        if root is None:
-            return
-        folders = dict.fromkeys([str(root)] + [str(p.parent) for p in photos])
-        self._watcher.addPaths(list(folders)[:self.MAX_FOLDERS])  # a folder that cannot be watched is skipped
+    def watch(self, root: Path | None, recursive: bool = False) -> None:
+        """Watch `root` (and, if `recursive`, its subfolders, photos in them or not yet: a
+        scanner makes a roll's folder before its first scan) from now on; None: nothing."""
+        want = [] if root is None else _folders(root, recursive, self.MAX_FOLDERS)
+        have = set(self._watcher.directories())
+        wanted = set(want)
+        gone = [f for f in have if f not in wanted]
+        if gone:
+            self._watcher.removePaths(gone)
+        new = [f for f in want if f not in have]
+        if new:
+            self._watcher.addPaths(new)  # a folder that cannot be watched is skipped
 
     def folders(self) -> list[str]:
         return self._watcher.directories()

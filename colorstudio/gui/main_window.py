@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         self.strip = PhotoStrip(self.folder_model)
         self.folder_watch = FolderWatcher(parent=self)
         self._strip_recursive = False
+        self._strip_stale = False  # changes on disk came while the strip was hidden
 
         ui.build(self)
         self._connect()
@@ -223,6 +224,8 @@ class MainWindow(QMainWindow):
         d.dirty_changed.connect(self._dirty_changed)
         self.session.autosave_failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.folder_watch.changed.connect(self._folder_changed)
+        self.photos_dock.visibilityChanged.connect(
+            lambda seen: seen and self._strip_stale and QTimer.singleShot(0, self._folder_changed))
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.commitDataRequest.connect(self._session_ending)
@@ -787,7 +790,8 @@ class MainWindow(QMainWindow):
         QSettings().setValue("session/recursive", bool(recursive))
         self._strip_recursive = bool(recursive)
         self.folder_model.set_photos(root, photos)
-        self.folder_watch.watch(root, photos)
+        self.folder_watch.watch(root, recursive)
+        self._strip_stale = False
         self._strip_title()
 
     def _strip_title(self) -> None:
@@ -800,15 +804,28 @@ class MainWindow(QMainWindow):
         the strip lists them as they are now, keeping its selection. Photos deleted on disk
         leave the strip; the open photo stays open (it is in memory)."""
         root = self.folder_model.root
-        if root is None or not self.photos_dock.isVisible():
+        if root is None:
             return
+        if not self.photos_dock.isVisible():  # listed again when the strip is shown
+            self._strip_stale = True
+            return
+        self._strip_stale = False
         try:
             photos, _unlisted = self._list_folder(root, self._strip_recursive)
         except ColorStudioError as exc:  # the folder itself went away or became unreadable
             self.statusBar().showMessage(f"{exc}; the strip shows the photos as they were", 8000)
             return
-        if self.folder_model.update_photos(photos):
-            self.folder_watch.watch(root, photos)
+        self.folder_watch.watch(root, self._strip_recursive)  # subfolders made since
+        selected = self.strip.selected_paths()
+        how = self.folder_model.update_photos(photos)
+        if how == "reset":  # many changes at once: the list was set anew; the selection comes back
+            self._sync_strip()
+            sm = self.strip.selectionModel()
+            for p in selected:
+                row = self.folder_model.row_of(p)
+                if row >= 0:
+                    sm.select(self.folder_model.index(row), QItemSelectionModel.SelectionFlag.Select)
+        if how:
             self._strip_title()
         self.folder_model.drop_changed_thumbnails()  # a photo scanned again under its name
         self.folder_model.refresh()  # badges: a hints file or an export written by another program

@@ -1104,3 +1104,59 @@ def test_the_strip_is_compact_on_a_small_screen(qtbot) -> None:  # noqa: ANN001
     # each item is as wide as the grid allows, so longer names are not cut to the first one's width
     hint = small.itemDelegate().sizeHint(QStyleOptionViewItem(), small.model().index(0))
     assert hint.width() == small.gridSize().width() - 2 * small.spacing() >= 110
+
+
+def test_a_roll_folder_made_after_the_strip_listed_subfolders_is_watched(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                        qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder, recursive=True)
+    (folder / "empty").mkdir()  # a folder with no photo yet is watched too
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # the scanner makes the roll's folder...
+        (folder / "empty" / "roll_12").mkdir()
+    assert str(folder / "empty" / "roll_12") in win.folder_watch.folders()
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # ... then scans into it
+        write_gray(folder / "empty" / "roll_12" / "scan1.png", 80, 60)
+    assert "scan1.png" in [p.name for p in win.folder_model.paths]
+
+
+def test_changes_made_while_the_strip_is_hidden_show_when_it_is_shown(make_window, fake_engine, folder,  # noqa: ANN001
+                                                                     qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    win.photos_dock.hide()  # View > Photos off
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+        write_gray(folder / "d.png", 80, 60)
+    assert len(win.folder_model.paths) == 3
+    win.photos_dock.show()
+    qtbot.waitUntil(lambda: [p.name for p in win.folder_model.paths] == ["a.png", "b.png", "c.png", "d.png"],
+                    timeout=5000)
+
+
+def test_many_photos_coming_at_once_set_the_strip_anew_and_keep_the_selection(make_window, fake_engine, tmp_path,  # noqa: ANN001
+                                                                             qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QItemSelectionModel
+
+    from colorstudio.gui.folder import PhotoListModel
+
+    roll = tmp_path / "roll"
+    roll.mkdir()
+    for i in range(0, 240, 2):
+        write_gray(roll / f"f{i:03d}.png", 16, 12)
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(roll)
+    model = win.folder_model
+    win.strip.selectionModel().select(model.index(5), QItemSelectionModel.SelectionFlag.Select)  # f010
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):  # the odd frames, between the even ones
+        for i in range(1, 240, 2):
+            write_gray(roll / f"f{i:03d}.png", 16, 12)
+    assert len(model.paths) == 240 and model.paths == sorted(model.paths)
+    assert sorted(p.name for p in win.strip.selected_paths()) == ["f000.png", "f010.png"]  # the open one, and f010
+    assert win.document.path.name == "f000.png" and "(240)" in win.photos_dock.windowTitle()
+    small = PhotoListModel()
+    small.set_photos(roll, [roll / "a", roll / "c"])
+    assert small.update_photos([roll / "a", roll / "b", roll / "c"]) == "rows"
+    assert small.update_photos([roll / "b"]) == "rows" and small.paths == [roll / "b"] and small.row_of(roll / "b") == 0
+    assert small.update_photos([roll / "b"]) == ""
