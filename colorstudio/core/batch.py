@@ -336,11 +336,15 @@ class ReportWriter:
 
 def read_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of a JSON-lines report, oldest first; torn or foreign lines are skipped."""
-    records: list[dict[str, Any]] = []
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        return records
+        return []
+    return _records(raw)
+
+
+def _records(raw: bytes) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
     for line in raw.splitlines():
         try:
             rec = json.loads(line.decode("utf-8", "surrogateescape"))
@@ -351,7 +355,9 @@ def read_report(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
-_MADE_FROM: dict[str, tuple[tuple[int, int], Mapping[str, tuple[str, int | None]]]] = {}  # report -> ((mtime, size), made_from)
+# report -> ((inode, mtime, size), made_from, bytes read): a report grows by whole lines appended,
+# so a newer version of the same file is read from where the last reading stopped
+_MADE_FROM: dict[str, tuple[tuple[int, int, int], Mapping[str, tuple[str, int | None]], int]] = {}
 _MADE_FROM_LOCK = threading.Lock()  # the app's badges (GUI thread) and a batch (its thread) both ask
 
 
@@ -371,27 +377,38 @@ def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, tuple[str, in
         st = os.stat(path)
     except OSError:
         return {}
-    version = (st.st_mtime_ns, st.st_size)
+    version = (st.st_ino, st.st_mtime_ns, st.st_size)
     with _MADE_FROM_LOCK:
         known = _MADE_FROM.get(path)
     if known is not None and known[0] == version:
         return known[1]
+    grown = known is not None and known[0][0] == st.st_ino and known[2] <= st.st_size
     try:
-        made: Mapping[str, tuple[str, int | None]] = MappingProxyType(_read_made_from(Path(path)))
+        start, before = (known[2], dict(known[1])) if grown else (0, {})
+        table, read = _read_made_from(Path(path), start, before)
+        made: Mapping[str, tuple[str, int | None]] = MappingProxyType(table)
     except OSError as exc:  # a folder, unreadable: the outputs are judged by their times, as without one
         log.warning("%s: cannot read the report (%s)", path, exc.strerror or exc)
-        made = MappingProxyType({})
+        made, read = MappingProxyType({}), 0
     with _MADE_FROM_LOCK:
         _MADE_FROM.pop(path, None)
-        _MADE_FROM[path] = (version, made)
+        _MADE_FROM[path] = (version, made, read)
         while len(_MADE_FROM) > 16:  # a few output folders are looked at in one session
             _MADE_FROM.pop(next(iter(_MADE_FROM)))
     return made
 
 
-def _read_made_from(report: Path) -> dict[str, tuple[str, int | None]]:
+def _read_made_from(report: Path, start: int = 0, made: dict[str, tuple[str, int | None]] | None = None,
+                    ) -> tuple[dict[str, tuple[str, int | None]], int]:
+    """`made` updated with the report's lines from byte `start` on, and where the last whole line ends."""
     folders: dict[str, str] = {}  # real paths of folders, for same_file_key
-    made: dict[str, tuple[str, int | None]] = {}
+    made = {} if made is None else made
+    with open(report, "rb") as f:
+        f.seek(start)
+        raw = f.read()
+    # read on from the end of the last whole line: one being written is read again, whole, next time
+    # (a last line without its newline that parses now counts now, and again then: the same record)
+    whole = raw.rfind(b"\n") + 1
     bases: list[str] = []  # working folders that the relative lines of old runs were found to start from
     above = [str(report.parent), *map(str, report.parent.parents)]
 
@@ -403,7 +420,7 @@ def _read_made_from(report: Path) -> dict[str, tuple[str, int | None]]:
                 return base
         return None
 
-    for r in read_report(report):
+    for r in _records(raw):
         out, photo = r.get("output"), r.get("input")
         if r.get("status") != "done" or not isinstance(out, str) or not isinstance(photo, str):
             continue
@@ -418,7 +435,7 @@ def _read_made_from(report: Path) -> dict[str, tuple[str, int | None]]:
                                                  size if isinstance(size, int) and not isinstance(size, bool) else None)
         except (OSError, ValueError):  # a hand-edited line (a NUL in a name): not one of ours
             continue
-    return made
+    return made, start + whole
 
 
 # -- one photo, in three stages --------------------------------------------------------------

@@ -662,3 +662,23 @@ def test_a_second_roll_of_uncompressed_scans_of_one_size_is_not_taken_for_the_fi
     assert [r.status for r in run_batch(rolls[0], options[0], _Flat(), report_path=report)] == ["done"] * 2
     assert [output_is_current(p, options[1]) for p in rolls[1]] == [False, False]
     assert [r.status for r in run_batch(rolls[1], options[1], _Flat(), report_path=report)] == ["failed"] * 2
+
+
+def test_a_report_that_grew_is_read_from_where_it_was_read_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    roll1, roll2 = _two_rolls(tmp_path)
+    out = tmp_path / "Colorized"
+    report = out / batch.REPORT_NAME
+    run_batch(roll1, BatchOptions(out), _Flat(), report_path=report)
+    first = batch.made_from(report)
+    size = report.stat().st_size
+    parsed: list[int] = []
+    real = batch._records
+    monkeypatch.setattr(batch, "_records", lambda raw: parsed.append(len(raw)) or real(raw))
+    run_batch(roll2, BatchOptions(tmp_path / "Other"), _Flat(), report_path=report)  # appends two lines
+    grown = batch.made_from(report)
+    assert parsed == [report.stat().st_size - size]  # only what was appended was read
+    assert set(grown) == set(first) | {fileio.same_file_key(tmp_path / "Other" / p.name) for p in roll2}
+    batch._MADE_FROM.clear()
+    assert batch.made_from(report) == grown  # as a reading from the start gives
+    report.write_bytes(report.read_bytes()[:size])  # a report cut back (written anew): read from the start
+    assert batch.made_from(report) == first
