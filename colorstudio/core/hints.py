@@ -129,15 +129,38 @@ def _mtime(path: Path) -> int | None:
 
 def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
     """The photo's hints file: its sidecar or its stored hints (stored_hints_path), else None.
-    Where it has both, the one written last: a save where the sidecar could not be written
-    (a read-only archive that came with its sidecars) goes to the stored file, and that is
-    what the photo is read with from then on; a tie goes to the stored file, as it is only
-    written when the sidecar could not be."""
+
+    Where it has both, the stored file if it was saved over that very sidecar: a save where
+    the sidecar could not be written (a read-only archive that came with its sidecars) goes
+    to the stored file, which notes the sidecar's time and size then, and the photo is read
+    with it from then on. A sidecar that is not that one (another disc mounted at the same
+    place with its own sidecars, or the sidecar written since elsewhere) is read instead."""
     side, stored = sidecar_path(image_path), stored_hints_path(image_path)
-    side_time, stored_time = _mtime(side), _mtime(stored)
-    if stored_time is not None and (side_time is None or stored_time >= side_time):
+    if _mtime(stored) is None:
+        return side if _mtime(side) is not None else None
+    if _mtime(side) is None:
         return stored
-    return side if side_time is not None else None
+    return stored if _saved_over(stored) == _file_stamp(side) else side
+
+
+def _file_stamp(path: Path) -> list[int] | None:
+    """[modification time in ns, size] of a file, or None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _saved_over(stored: Path) -> list[int] | None:
+    """The sidecar stamp a stored hints file was saved over (save_hints_for), or None."""
+    try:
+        with open(stored, "rb") as f:
+            data = json.loads(f.read())
+        stamp = data.get("sidecar") if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    return stamp if isinstance(stamp, list) else None
 
 
 def hints_from_json(data: Any, source: str = "<hints>") -> tuple[Hint, ...]:
@@ -303,7 +326,9 @@ def save_hints_for(image_path: str | os.PathLike[str], hints: Sequence[Hint], sa
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG):
             raise
         stored.parent.mkdir(parents=True, exist_ok=True)
-        save_hints(stored, hints, {"image": photo_key(image_path)}, saturation=saturation)
+        # the sidecar it is saved over (find_hints_file): this one is read, not that one, while it is unchanged
+        save_hints(stored, hints, {"image": photo_key(image_path), "sidecar": _file_stamp(side)},
+                   saturation=saturation)
         return stored
     with contextlib.suppress(OSError):
         stored.unlink(missing_ok=True)

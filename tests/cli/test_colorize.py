@@ -107,9 +107,10 @@ def test_hints_saved_for_a_read_only_folder_win_over_its_older_sidecar(photo: Pa
 
     save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (30, 40, 200)),))  # came with the archive, long ago
     os.utime(sidecar_path(photo), ns=(10**18, 10**18))
-    hints = (Hint(0.5, 0.5, (200, 40, 30)),)  # then saved by the app in its hints folder
+    hints = (Hint(0.5, 0.5, (200, 40, 30)),)  # then saved by the app in its hints folder, over that sidecar
     stored_hints_path(photo).parent.mkdir(parents=True)
-    save_hints(stored_hints_path(photo), hints)
+    st = sidecar_path(photo).stat()
+    save_hints(stored_hints_path(photo), hints, {"sidecar": [st.st_mtime_ns, st.st_size]})
     code, err = colorize(capfd, str(photo), "-o", str(out_dir / "out.png"), "--model", str(tiny_model_path))
     assert code == 0, err
     expected = load_engine(tiny_model_path, device="cpu").colorize(read_image(photo).pixels, hints)

@@ -550,24 +550,29 @@ def test_hints_of_a_photo_whose_name_leaves_no_room_for_a_sidecar_are_kept_in_th
     assert find_hints_file(photo) == stored_hints_path(photo) and load_hints(stored_hints_path(photo)) == hints
 
 
-def test_a_photo_with_a_sidecar_and_stored_hints_is_read_with_the_one_written_last(
+def test_a_photo_with_a_sidecar_and_stored_hints_is_read_with_the_stored_hints_saved_over_that_sidecar(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from colorstudio.core.hints import find_hints_file, save_hints_for, stored_hints_path
 
-    photo = tmp_path / "archive" / "scan.tif"
+    photo = tmp_path / "cdrom" / "IMG_0001.tif"  # a read-only disc, always mounted at the same place
     photo.parent.mkdir()
     photo.write_bytes(b"")
-    save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (1, 2, 3)),))  # came with the read-only archive
-    os.utime(sidecar_path(photo), ns=(10**18, 10**18))  # as a copy keeps times: written long ago
+    save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (1, 2, 3)),))  # came with the disc
+    os.utime(sidecar_path(photo), ns=(10**18, 10**18))
     _read_only(monkeypatch, photo.parent)
     hints = (Hint(0.2, 0.3, (10, 20, 30)),)
     assert save_hints_for(photo, hints) == stored_hints_path(photo)
-    assert find_hints_file(photo) == stored_hints_path(photo)  # the edits saved, not the old sidecar
-    stamp = stored_hints_path(photo).stat().st_mtime_ns
-    os.utime(sidecar_path(photo), ns=(stamp, stamp))  # a tie: the stored file, written only when needed
+    assert find_hints_file(photo) == stored_hints_path(photo)  # the edits saved, not the disc's sidecar
+    assert load_photo_hints(find_hints_file(photo)).hints == hints
+    # Disc 2 in the same drive: its IMG_0001 has its own sidecar, older than the stored file.
+    monkeypatch.setattr("colorstudio.core.hints.atomic_write_text", fileio.atomic_write_text)
+    save_hints(sidecar_path(photo), (Hint(0.5, 0.5, (0, 0, 255)),))
+    os.utime(sidecar_path(photo), ns=(10**18 + 10**9, 10**18 + 10**9))
+    assert find_hints_file(photo) == sidecar_path(photo)  # not disc 1's hints
+    photo.unlink()
+    sidecar_path(photo).unlink()
+    photo.write_bytes(b"")  # a photo with stored hints and no sidecar at all
     assert find_hints_file(photo) == stored_hints_path(photo)
-    os.utime(sidecar_path(photo), ns=(stamp + 10**9, stamp + 10**9))  # the sidecar written since, elsewhere
-    assert find_hints_file(photo) == sidecar_path(photo)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="links need privileges there")
