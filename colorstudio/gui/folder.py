@@ -367,10 +367,16 @@ class PhotoListModel(QAbstractListModel):
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
-    def drop_changed_thumbnails(self) -> None:
+    def drop_changed_thumbnails(self, rows: range | None = None) -> None:
         """Thumbnails of files rewritten since they were made (a photo scanned again under its
-        name) are made again; the disk cache knows the new file by its time and size."""
-        for source in [s for s, stamp in self._thumb_stamps.items() if _stamp(s) != stamp]:
+        name) are made again; the disk cache knows the new file by its time and size. `rows`:
+        only those (the ones on screen), else every thumbnail held."""
+        if rows is None:
+            sources = list(self._thumb_stamps)
+        else:
+            shown = [self._status(str(self.paths[r]), self.paths[r])[2] for r in rows if 0 <= r < len(self.paths)]
+            sources = [s for s in shown if s in self._thumb_stamps]
+        for source in [s for s in sources if _stamp(s) != self._thumb_stamps[s]]:
             self._thumbs.pop(source, None)
             self._thumb_stamps.pop(source, None)
             self._errors.pop(source, None)
@@ -542,6 +548,12 @@ class PhotoStrip(QListView):
     def _clicked(self, index: QModelIndex) -> None:
         if index.isValid() and not self._selecting:
             self.open_requested.emit(index.row())
+
+    def visible_rows(self) -> range:
+        """The rows on screen (and one either side)."""
+        step = max(1, self.gridSize().width())
+        first = max(0, self.horizontalScrollBar().value() // step - 1)
+        return range(first, first + self.viewport().width() // step + 3)
 
     def selected_paths(self) -> list[Path]:
         model = self.model()

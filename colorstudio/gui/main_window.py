@@ -94,6 +94,9 @@ def ensure_app_identity() -> None:
 HINTS_DOCK_ROOM = 150  # px the hint list's dock keeps when the colour panel is given its height
 
 
+THUMB_CHECK_MS = 4000  # how often the thumbnails on screen are checked against their files
+
+
 def _photos_below(root: Path, folders: int = 200) -> bool:
     """Whether a subfolder of `root` holds a photo: a look at no more than `folders` folders,
     so an archive's whole tree is not walked to say so."""
@@ -226,6 +229,12 @@ class MainWindow(QMainWindow):
         self.folder_watch.changed.connect(self._folder_changed)
         self.photos_dock.visibilityChanged.connect(
             lambda seen: seen and self._strip_stale and QTimer.singleShot(0, self._folder_changed))
+        # A photo rewritten in place (no folder change to watch): the thumbnails on screen are looked at now and then.
+        self._thumb_check = QTimer(self)
+        self._thumb_check.setInterval(THUMB_CHECK_MS)
+        self._thumb_check.timeout.connect(
+            lambda: self.photos_dock.isVisible() and self.folder_model.drop_changed_thumbnails(self.strip.visible_rows()))
+        self._thumb_check.start()
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.commitDataRequest.connect(self._session_ending)

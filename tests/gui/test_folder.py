@@ -1160,3 +1160,21 @@ def test_many_photos_coming_at_once_set_the_strip_anew_and_keep_the_selection(ma
     assert small.update_photos([roll / "a", roll / "b", roll / "c"]) == "rows"
     assert small.update_photos([roll / "b"]) == "rows" and small.paths == [roll / "b"] and small.row_of(roll / "b") == 0
     assert small.update_photos([roll / "b"]) == ""
+
+
+def test_a_photo_rewritten_in_place_gets_a_new_thumbnail(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    win._thumb_check.setInterval(100)
+    model = win.folder_model
+    key = str(folder / "c.png")
+    model.data(model.index(2), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: key in model._thumbs, timeout=10000)
+    before = model._thumbs[key]
+    time.sleep(0.01)
+    write_gray(folder / "c.png", 60, 120)  # opened, truncated and written: no change of the folder
+    qtbot.waitUntil(lambda: key not in model._thumbs, timeout=5000)
+    model.data(model.index(2), Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: key in model._thumbs, timeout=10000)
+    assert model._thumbs[key] != before
