@@ -1174,7 +1174,5 @@ def test_a_photo_rewritten_in_place_gets_a_new_thumbnail(make_window, fake_engin
     before = model._thumbs[key]
     time.sleep(0.01)
     write_gray(folder / "c.png", 60, 120)  # opened, truncated and written: no change of the folder
-    qtbot.waitUntil(lambda: key not in model._thumbs, timeout=5000)
-    model.data(model.index(2), Qt.ItemDataRole.DecorationRole)
-    qtbot.waitUntil(lambda: key in model._thumbs, timeout=10000)
-    assert model._thumbs[key] != before
+    # the strip on screen asks for it again once it is dropped, and shows the new picture
+    qtbot.waitUntil(lambda: model._thumbs.get(key) is not None and model._thumbs[key] != before, timeout=10000)
