@@ -584,16 +584,18 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
         if i in conflicts:
             return BatchResult(photos[i], None, "failed", 0.0, conflicts[i])
         out = outputs[i]
-        if options.overwrite:
-            return None
         if out.is_dir():
             return BatchResult(photos[i], None, "failed", 0.0, f"the output {out} is a folder")
         try:
+            # Another photo's output (a second roll, the same names) is never replaced, not even
+            # when redoing: that redoes this folder's own outputs, and the other roll's are kept.
             source = made.get(same_file_key(out)) if made else None
-            if _made_from_another(source, photos[i]) and os.path.lexists(out):  # a second roll, same names
+            if _made_from_another(source, photos[i]) and os.path.lexists(out):
                 return BatchResult(photos[i], None, "failed", 0.0,
-                                   f"its output {out} was made from another photo, {source[0]}; choose another "
-                                   "output folder or name pattern (or overwrite to replace it)")
+                                   f"its output {out.name} was made from another photo, {source[0]}; choose "
+                                   "another output folder or name pattern (delete that output to replace it)")
+            if options.overwrite:
+                return None
             current = _is_current(out, photos[i], options.hints_file, made)
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             return BatchResult(photos[i], None, "failed", 0.0, _reason(exc, photos[i]))
@@ -840,8 +842,9 @@ def run_batch_cli(args: argparse.Namespace, load_engine_fn: Callable[[argparse.N
         left = len(photos) - len(printer.results)
         _print_failures(err, printer.results, unlisted)
         _print_summary(err, printer.results, time.monotonic() - started, report_path)
-        print(f"colorstudio: interrupted; {left} photos not done yet: run the same command again to finish them "
-              "(finished photos are skipped)", file=err)
+        again = ("run it again without --overwrite to finish them (with it, every photo is redone)"
+                 if options.overwrite else "run the same command again to finish them (finished photos are skipped)")
+        print(f"colorstudio: interrupted; {left} photos not done yet: {again}", file=err)
         return 130
     printer.close()
     status = _print_failures(err, results, unlisted)

@@ -230,10 +230,10 @@ def test_read_only_output_folder(tmp_path: Path, run) -> None:  # noqa: ANN001
 
 
 # -- interrupted and killed runs (a real process) ----------------------------------------------
-def _start(src: Path, out: Path, model: Path) -> subprocess.Popen[str]:
+def _start(src: Path, out: Path, model: Path, *more: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "colorstudio", "batch", str(src), "-o", str(out), "--model",
-                             str(model), "--device", "cpu"], env=env, stderr=subprocess.PIPE, text=True,
+                             str(model), "--device", "cpu", *more], env=env, stderr=subprocess.PIPE, text=True,
                             encoding="utf-8")
 
 
@@ -278,10 +278,11 @@ def test_killed_run_resumes_without_redoing_finished_photos(tmp_path: Path, tiny
     assert sorted(Path(r["input"]).name for r in recs if r["status"] == "done") == [p.name for p in photos]
 
 
-def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path, tiny_model_path: Path) -> None:
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path, tiny_model_path: Path, overwrite: bool) -> None:
     photos = write_many(tmp_path / "in", 30, size=96)
     out = tmp_path / "out"
-    proc = _start(tmp_path / "in", out, tiny_model_path)
+    proc = _start(tmp_path / "in", out, tiny_model_path, *(["--overwrite"] if overwrite else []))
     try:
         _wait_for_done_lines(proc, 3)
         proc.send_signal(signal.SIGINT)
@@ -290,7 +291,9 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path: Path, tiny_model_path: Pa
         code = proc.wait(timeout=60)
         proc.stderr.close()
     assert code == 130, err
-    assert "Traceback" not in err and "interrupted" in err and "run the same command again" in err
+    assert "Traceback" not in err and "interrupted" in err
+    # with --overwrite, the same command would redo the photos just finished
+    assert ("run it again without --overwrite" if overwrite else "run the same command again") in err
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
     done = {Path(r["output"]).name for r in read_report(out / REPORT_NAME) if r["status"] == "done"}
     assert done == set(_outputs(out)) and 3 <= len(done) < len(photos)  # the write under way was finished

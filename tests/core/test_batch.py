@@ -457,10 +457,14 @@ def test_a_second_roll_sent_to_the_same_output_folder_is_neither_skipped_nor_wri
     assert f"was made from another photo, {fileio.same_file_key(roll1[0])}" in results[0].error
     assert "choose another output folder or name pattern" in results[0].error
     assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] < 100
-    opts2 = BatchOptions(out, input_root=roll2[0].parent, overwrite=True)  # asked for: replaced
+    opts2 = BatchOptions(out, input_root=roll2[0].parent, overwrite=True)  # redo: this roll's, not roll 1's
+    assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["failed"] * 2
+    assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] < 100
+    for p in roll1:
+        (out / p.name).unlink()  # the user deletes roll 1's outputs: roll 2's take their place
+    opts2 = BatchOptions(out, input_root=roll2[0].parent)
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["done"] * 2
     assert np.asarray(Image.open(out / "IMG_0001.png"))[0, 0, 0] >= 200
-    opts2 = BatchOptions(out, input_root=roll2[0].parent)
     assert [output_is_current(p, opts2) for p in roll2] == [True, True]
     assert [output_is_current(p, opts1) for p in roll1] == [False, False]  # the outputs are roll 2's now
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=report)] == ["skipped"] * 2
@@ -500,7 +504,8 @@ def test_a_report_of_an_earlier_version_with_relative_paths_still_names_each_out
     assert [output_is_current(p, opts2) for p in roll2] == [False, False]
     assert [output_is_current(p, BatchOptions(out)) for p in roll1] == [True, True]
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=out / batch.REPORT_NAME)] == ["failed"] * 2
-    opts2 = BatchOptions(out, input_root=roll2[0].parent, overwrite=True)
+    for p in roll1:
+        (out / p.name).unlink()
     assert [r.status for r in run_batch(roll2, opts2, _Flat(), report_path=out / batch.REPORT_NAME)] == ["done"] * 2
     assert batch.made_from(out / batch.REPORT_NAME) == {
         fileio.same_file_key(out / p.name): (fileio.same_file_key(p), p.stat().st_size) for p in roll2}
