@@ -97,6 +97,15 @@ HINTS_DOCK_ROOM = 150  # px the hint list's dock keeps when the colour panel is 
 THUMB_CHECK_MS = 4000  # how often the thumbnails on screen are checked against their files
 
 
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    """(modification time in ns, size) of a file, or None if it cannot be read (gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def _photos_below(root: Path, folders: int = 200) -> bool:
     """Whether a subfolder of `root` holds a photo: a look at no more than `folders` folders,
     so an archive's whole tree is not walked to say so."""
@@ -188,6 +197,8 @@ class MainWindow(QMainWindow):
         self.folder_watch = FolderWatcher(parent=self)
         self._strip_recursive = False
         self._strip_stale = False  # changes on disk came while the strip was hidden
+        self._opened_stamp: tuple[int, int] | None = None  # the open photo's file when it was read
+        self._photo_gone_said = ""  # what was said of the open photo's file changing on disk
 
         ui.build(self)
         self._connect()
@@ -234,6 +245,7 @@ class MainWindow(QMainWindow):
         self._thumb_check.setInterval(THUMB_CHECK_MS)
         self._thumb_check.timeout.connect(
             lambda: self.photos_dock.isVisible() and self.folder_model.drop_changed_thumbnails(self.strip.visible_rows()))
+        self._thumb_check.timeout.connect(self._check_open_photo)
         self._thumb_check.start()
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
@@ -680,7 +692,10 @@ class MainWindow(QMainWindow):
     def open_image(self, path: str | os.PathLike[str]) -> bool:
         """Open a photo with its hints (session, autosave, or sidecar). False if not opened."""
         p = Path(path).expanduser()
-        if self.document.path is not None and photo_key(p) == self.document.key:
+        # The open photo again: nothing to do, unless its file was written since (scanned again):
+        # then the new scan is read, and the hints and their history stay as they are.
+        again = self.document.path is not None and photo_key(p) == self.document.key
+        if again and _file_stamp(p) == self._opened_stamp:
             return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:  # read before asking about this photo's edits: a photo that cannot be opened changes nothing
@@ -694,10 +709,12 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open photo", f"{p}: not enough memory to open this photo")
             return False
         QApplication.restoreOverrideCursor()
-        if not self._leave_photo():
+        if not again and not self._leave_photo():
             self._leave_cancelled = True  # the user chose to stay (Cancel), not a photo that failed
             return False
         report = self.session.open(p, image)
+        self._opened_stamp = _file_stamp(p)
+        self._photo_gone_said = ""
         if report.sidecar_error:
             QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
                                 "hints; saving will replace that file.")
@@ -837,7 +854,25 @@ class MainWindow(QMainWindow):
         if how:
             self._strip_title()
         self.folder_model.drop_changed_thumbnails()  # a photo scanned again under its name
+        self._check_open_photo()
         self.folder_model.refresh()  # badges: a hints file or an export written by another program
+
+    def _check_open_photo(self) -> None:
+        """Say once if the open photo's file was deleted, moved or written since it was read."""
+        doc = self.document
+        if not doc.is_open or self._opened_stamp is None:
+            return
+        now = _file_stamp(doc.path)
+        if now == self._opened_stamp:
+            return
+        said = "gone" if now is None else "changed"
+        if said != self._photo_gone_said:
+            self._photo_gone_said = said
+            self.statusBar().showMessage(
+                f"{doc.path.name} was deleted or moved on disk: what is open is the photo as it was read; "
+                "Save Hints As and Export still work" if now is None else
+                f"{doc.path.name} was written on disk since it was opened (scanned again?): open it again "
+                "(click it in the strip) to work on the new file; its hints stay", 0)
 
     def _report_unlisted(self, root: Path, unlisted: list[tuple[Path, str]]) -> None:
         """Subfolders that could not be listed: their photos are missing from the strip."""
@@ -1088,6 +1123,9 @@ class MainWindow(QMainWindow):
             problem = f"{target}: that is {target.name}, a photo of the open folder; originals are never overwritten"
         elif not target.parent.is_dir():
             problem = f"{target}: the folder {target.parent} does not exist"
+        elif _file_stamp(doc.path) not in (self._opened_stamp, None):
+            problem = (f"{doc.path.name} was written on disk since it was opened (scanned again?), so the export "
+                       "would be of the photo as it was: open it again (click it in the strip), then export")
         if problem:
             QMessageBox.critical(self, "Cannot export", problem)
             self.export_failed.emit(problem)

@@ -1176,3 +1176,35 @@ def test_a_photo_rewritten_in_place_gets_a_new_thumbnail(make_window, fake_engin
     write_gray(folder / "c.png", 60, 120)  # opened, truncated and written: no change of the folder
     # the strip on screen asks for it again once it is dropped, and shows the new picture
     qtbot.waitUntil(lambda: model._thumbs.get(key) is not None and model._thumbs[key] != before, timeout=10000)
+
+
+def test_the_open_photo_scanned_again_is_not_exported_stale_and_opens_anew_with_its_hints(  # noqa: ANN001
+        make_window, fake_engine, folder, tmp_path, qtbot, messages, answer) -> None:
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    win.add_hint_at(0.3, 0.3)  # unsaved
+    hints = win.document.hints
+    old = win.document.image.pixels.copy()
+    time.sleep(0.01)
+    write_gray(folder / "a.png", 160, 120, shift=60)  # scanned again, written over the file
+    win._check_open_photo()
+    assert "a.png was written on disk since it was opened" in win.statusBar().currentMessage()
+    assert not win.export_to(tmp_path / "a-colorized.png")  # would be of the old scan
+    assert messages[-1][:2] == ("critical", "Cannot export") and "open it again" in messages[-1][2]
+    asked = answer(QMessageBox.StandardButton.Cancel)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        assert win.open_image(folder / "a.png")  # a click on it in the strip: the new scan, the same hints
+    assert asked == [] and win.document.hints == hints and win.document.dirty
+    assert not np.array_equal(win.document.image.pixels, old)
+    with qtbot.waitSignal(win.export_finished, timeout=10000):
+        assert win.export_to(tmp_path / "a-colorized.png")
+
+
+def test_the_open_photo_deleted_on_disk_is_said(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder)
+    with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
+        (folder / "a.png").unlink()
+    assert "a.png was deleted or moved on disk" in win.statusBar().currentMessage()
