@@ -135,13 +135,17 @@ class BatchResult:
 
 
 # -- finding photos and naming outputs ------------------------------------------------------
+EXPORT_SUFFIX = "_colorized"  # Export offers NAME_colorized.EXT beside the photo NAME.EXT
+
+
 def find_photos(input_dir: str | os.PathLike[str], recursive: bool = False,
                 on_error: Callable[[Path, OSError], None] | None = None) -> list[Path]:
     """The photos in `input_dir` (and its subfolders if `recursive`), sorted.
 
     A photo is a regular file (or a link to one) with a readable suffix (READ_SUFFIXES, any
     case). Hidden files and folders (".name") are left out, and links to folders are not
-    followed. A subfolder that cannot be listed is passed to `on_error(folder, exc)` (default:
+    followed. So is the app's own export beside its photo (NAME_colorized.EXT next to a photo
+    NAME.*, the name Export offers): it is a colorized copy, not a photo to colorize. A subfolder that cannot be listed is passed to `on_error(folder, exc)` (default:
     a logged warning) and the search goes on; an unreadable `input_dir` raises ColorStudioError.
     """
     root = Path(input_dir)
@@ -162,6 +166,7 @@ def find_photos(input_dir: str | os.PathLike[str], recursive: bool = False,
             else:
                 on_error(folder, exc)
             continue
+        here: list[Path] = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -170,9 +175,11 @@ def find_photos(input_dir: str | os.PathLike[str], recursive: bool = False,
                     if recursive:
                         stack.append(Path(entry.path))
                 elif os.path.splitext(entry.name)[1].lower() in READ_SUFFIXES and entry.is_file():
-                    photos.append(Path(entry.path))
+                    here.append(Path(entry.path))
             except OSError:  # vanished or unstatable entry: not a photo we can read
                 continue
+        stems = {p.stem for p in here}
+        photos += [p for p in here if not (p.stem.endswith(EXPORT_SUFFIX) and p.stem[:-len(EXPORT_SUFFIX)] in stems)]
     return sorted(photos)
 
 

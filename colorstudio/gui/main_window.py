@@ -21,7 +21,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from .. import __version__
-from ..core.batch import BatchOptions, find_photos, output_is_current, output_path
+from ..core.batch import EXPORT_SUFFIX, BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
 from ..core.fileio import same_file_key
@@ -1095,7 +1095,7 @@ class MainWindow(QMainWindow):
         if doc.image.pixels.dtype == np.uint16 and f".{ext}" not in SIXTEEN_BIT_SUFFIXES:
             ext = "tif"  # a 16-bit scan is offered a file type that keeps its 16 bits; JPEG stays one click away
         start_dir = Path(str(QSettings().value("export_dir", "") or doc.path.parent))
-        default = start_dir / f"{doc.path.stem}_colorized.{ext}"
+        default = start_dir / f"{doc.path.stem}{EXPORT_SUFFIX}.{ext}"
         filters = {"jpg": "JPEG (*.jpg *.jpeg)", "png": "PNG (*.png)", "tif": "TIFF (*.tif *.tiff)"}
         path, chosen = QFileDialog.getSaveFileName(self, "Export colorized photo", str(default),
                                                    ";;".join(filters.values()), filters.get(ext, filters["jpg"]))

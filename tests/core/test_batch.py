@@ -59,6 +59,13 @@ def test_find_photos_top_level_and_recursive(collection: Path) -> None:
     assert not any(p.name.endswith((".json", ".txt")) or p.name.startswith(".") for p in deep)
 
 
+def test_find_photos_leaves_out_the_apps_exports_beside_their_photos(tmp_path: Path) -> None:
+    for name in ("IMG_0004.jpg", "IMG_0004_colorized.jpg", "IMG_0005_colorized.png", "a_colorized.tif", "a.png"):
+        (tmp_path / name).write_bytes(b"x")
+    # an export beside its photo is left out; a file of that name with no photo of its stem is one
+    assert [p.name for p in find_photos(tmp_path)] == ["IMG_0004.jpg", "IMG_0005_colorized.png", "a.png"]
+
+
 def test_find_photos_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ColorStudioError, match="no such folder"):
         find_photos(tmp_path / "nope")
