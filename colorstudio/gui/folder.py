@@ -290,6 +290,14 @@ class PhotoListModel(QAbstractListModel):
         self._row = {str(p): i for i, p in enumerate(self.paths)}
         self._flags.clear()  # outputs shown for photos map to their rows again on demand
 
+    def shown_name(self, path: Path) -> str:
+        """A photo's name as the strip shows it: with its subfolder below the open folder
+        ("box A/IMG_0001.jpg"), as two rolls in subfolders repeat their names."""
+        root = self.root
+        if root is not None and path.parent != root and path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+        return path.name
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.paths)
 
@@ -318,7 +326,7 @@ class PhotoListModel(QAbstractListModel):
         path = self.paths[index.row()]
         key = str(path)
         if role == Qt.ItemDataRole.DisplayRole:
-            return path.name
+            return self.shown_name(path)
         if role == Qt.ItemDataRole.DecorationRole:
             source = self._status(key, path)[2]
             if source in self._errors:  # an output that cannot be shown: the photo itself

@@ -1248,7 +1248,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         doc = self.document
-        name = doc.path.name if doc.path else ""
+        name = self.folder_model.shown_name(doc.path) if doc.path else ""
         self.setWindowTitle(f"{name}[*] – ColorStudio" if name else "ColorStudio[*]")
         self.setWindowModified(doc.dirty)
 

@@ -1208,3 +1208,16 @@ def test_the_open_photo_deleted_on_disk_is_said(make_window, fake_engine, folder
     with qtbot.waitSignal(win.folder_watch.changed, timeout=10000):
         (folder / "a.png").unlink()
     assert "a.png was deleted or moved on disk" in win.statusBar().currentMessage()
+
+
+def test_photos_of_subfolders_are_named_with_their_subfolder(make_window, fake_engine, folder, qtbot) -> None:  # noqa: ANN001
+    write_gray(folder / "sub" / "a.png", 80, 60)  # the same name as a photo of the folder itself
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(folder, recursive=True)
+    model = win.folder_model
+    names = [model.data(model.index(r), Qt.ItemDataRole.DisplayRole) for r in range(model.rowCount())]
+    assert names == ["a.png", "b.png", "c.png", "sub/a.png", "sub/d.png"]
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_image(folder / "sub" / "a.png")
+    assert win.windowTitle().startswith("sub/a.png")
