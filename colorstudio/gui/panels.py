@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
@@ -44,14 +44,19 @@ def swatch_icon(rgb: RGB, size: int = 16) -> QIcon:
         return _ICONS[key]
     if len(_ICONS) > 4096:
         _ICONS.clear()
-    pm = QPixmap(size, size)
+    app = QGuiApplication.instance()
+    ratio = max(1.0, app.devicePixelRatio() if app else 1.0)  # sharp on a high-DPI screen
+    pm = QPixmap(round(size * ratio), round(size * ratio))
+    pm.setDevicePixelRatio(ratio)
     pm.fill(QColor(*rgb))
     p = QPainter(pm)
     p.setPen(QColor(0, 0, 0, 140))
     p.drawRect(0, 0, size - 1, size - 1)
     p.end()
-    _ICONS[key] = QIcon(pm)
-    return _ICONS[key]
+    icon = QIcon(pm)
+    icon.addPixmap(pm, QIcon.Mode.Selected)  # the selected hint's colour as it is, not tinted by the selection
+    _ICONS[key] = icon
+    return icon
 
 
 def hex_of(rgb: RGB) -> str:

@@ -370,3 +370,14 @@ def test_messages_count_hints_as_the_hint_list_shows_them() -> None:
     assert _hints_text((hint(),)) == "1 hint" and _hints_text(()) == "0 hints"
     assert _hints_text((hint(), hint(), *[hint(1)] * 42)) == "2 hints and 1 stroke (42 hints)"
     assert _hints_text((*[hint(1)] * 3, *[hint(2)] * 4)) == "2 strokes (7 hints)"
+
+
+def test_the_selected_hints_swatch_in_the_list_shows_its_own_colour(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QIcon
+
+    from colorstudio.gui.panels import swatch_icon
+
+    icon = swatch_icon((128, 95, 69))
+    img = icon.pixmap(16, 16, QIcon.Mode.Selected).toImage()
+    centre = img.pixelColor(img.width() // 2, img.height() // 2)
+    assert (centre.red(), centre.green(), centre.blue()) == (128, 95, 69)  # not tinted by the selection colour
