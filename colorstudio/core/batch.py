@@ -745,7 +745,7 @@ class ProgressPrinter:
             self._drawn = True
         elif last is not None:
             what = {"done": f"done ({last.seconds:.1f} s)", "skipped": "skipped (output exists)",
-                    "failed": "FAILED"}.get(last.status, last.status)
+                    "failed": f"FAILED: {_first_line(last.error, 200)}"}.get(last.status, last.status)
             tail = f"; {self.eta(done, total)}" if done < total else ""
             self.stream.write(f"[{done:>{width}}/{total}] {self._show(last.input)}: {what}{tail}\n")
         self.stream.flush()
@@ -755,6 +755,11 @@ class ProgressPrinter:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+def _first_line(text: str, most: int) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "(no reason given)"
+    return line if len(line) <= most else line[:most - 1] + "…"
 
 
 def _inside(child: Path, parent: Path) -> bool:

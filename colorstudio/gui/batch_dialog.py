@@ -284,15 +284,19 @@ class BatchRun(QObject):
         failed = [r for r in results if r.status == "failed"]
         done = sum(1 for r in results if r.status == "done")
         skipped = sum(1 for r in results if r.status == "skipped")
-        stopped = f" (cancelled; {self.total - len(results)} not started)" if self.thread.cancelled else ""
-        text = f"{done} colorized, {skipped} skipped (already exported), {len(failed)} failed{stopped}."
+        parts = [f"{done} colorized", f"{skipped} skipped (already exported)", f"{len(failed)} failed"]
+        if self.thread.cancelled:
+            parts.append(f"{self.total - len(results)} not started")
+        text = ", ".join(parts) + "."
+
         parent = self.parent() if isinstance(self.parent(), QWidget) else None
         if failed:
             box = QMessageBox(QMessageBox.Icon.Warning, "Colorize photos", text, QMessageBox.StandardButton.Ok, parent)
             box.setObjectName("batch_failures")
             shown = "\n".join(f"{r.input.name}: {r.error}" for r in failed[:5])
             more = f"\n… and {len(failed) - 5} more (see Show Details)" if len(failed) > 5 else ""
-            box.setInformativeText(f"These photos failed; the others were done:\n{shown}{more}\n\n"
+            others = "; the others were done" if done or skipped else ""
+            box.setInformativeText(f"These photos failed{others}:\n{shown}{more}\n\n"
                                    f"Report: {self.report_path}")
             box.setDetailedText("\n".join(f"{r.input}: {r.error}" for r in failed))
             box.open()

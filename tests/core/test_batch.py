@@ -649,7 +649,7 @@ def test_progress_printer_plain_lines_and_terminal_bar(tmp_path: Path) -> None:
     pp(2, 2, tmp_path / "b.jpg", BatchResult(tmp_path / "b.jpg", None, "failed", 0.1, "broken"))
     lines = plain.getvalue().splitlines()
     assert lines[0].startswith("[1/2] a.jpg: done (0.5 s); about ") and lines[0].endswith(" left")
-    assert lines[1] == "[2/2] b.jpg: FAILED"
+    assert lines[1] == "[2/2] b.jpg: FAILED: broken"  # the reason with the line, not only after the last photo
     bar = io.StringIO()
     pp = ProgressPrinter(bar, root=tmp_path, tty=True)
     pp(0, 2, tmp_path / "a.jpg", None)

@@ -202,6 +202,7 @@ def test_colorize_all_writes_full_size_outputs_reports_failures_and_resumes(
     assert "cancelled" not in box.text() and not run.thread.cancelled  # closing the progress is no Cancel
     assert "cancelled" not in win.statusBar().currentMessage()
     assert "broken.png: cannot decode image" in box.informativeText()
+    assert box.informativeText().startswith("These photos failed; the others were done:")
     assert str(out / REPORT_NAME) in box.informativeText()
     assert [r["status"] for r in read_report(out / REPORT_NAME)] == ["done", "done", "failed", "done"]
     # Badges come from core.batch.output_path with the run's options.
@@ -315,8 +316,8 @@ def test_batch_cancel_stops_after_the_current_photo(make_window, folder, tmp_pat
     assert _statuses(blocker.args[0]) == {"a.png": "done"}
     assert run.thread.cancelled
     assert sorted(p.name for p in out.iterdir()) == ["a.png", REPORT_NAME]
-    assert win.statusBar().currentMessage().startswith("Batch cancelled: 1 colorized")
-    assert "cancelled; 2 not started" in win.statusBar().currentMessage()
+    assert win.statusBar().currentMessage().startswith(
+        "Batch cancelled: 1 colorized, 0 skipped (already exported), 0 failed, 2 not started.")
     assert badges == [("a.png", True, True)]  # its badge came with it, not at the end
 
 
@@ -1221,3 +1222,15 @@ def test_photos_of_subfolders_are_named_with_their_subfolder(make_window, fake_e
     with qtbot.waitSignal(win.result_ready, timeout=10000):
         win.open_image(folder / "sub" / "a.png")
     assert win.windowTitle().startswith("sub/a.png")
+
+
+def test_a_batch_where_every_photo_failed_does_not_say_the_others_were_done(make_window, fake_engine,  # noqa: ANN001
+                                                                           batch_folder, tmp_path, qtbot) -> None:
+    win = make_window(fake_engine)
+    with qtbot.waitSignal(win.result_ready, timeout=10000):
+        win.open_folder(batch_folder)
+    run = win.start_batch([batch_folder / "broken.png"], BatchOptions(output_dir=tmp_path / "out"))
+    with qtbot.waitSignal(run.finished, timeout=20000):
+        pass
+    assert run.failure_box.informativeText().startswith("These photos failed:\nbroken.png: ")
+    run.failure_box.close()
