@@ -13,11 +13,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QPen,
     QPixmap,
     QResizeEvent,
@@ -299,8 +301,20 @@ class Canvas(QWidget):
         p = QPainter(self)
         try:
             self._paint(p)
+            if self.hasFocus():  # where the keys go (Enter adds a hint, the arrows move or pan), as Tab shows
+                p.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         finally:
             p.end()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt override
+        super().focusOutEvent(event)
+        self.update()
 
     def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), QColor(38, 38, 40))

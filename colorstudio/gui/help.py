@@ -55,7 +55,7 @@ def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
 
 
 def shortcuts_html(win: MainWindow) -> str:
-    return f"<h3>Keyboard</h3>{_table(shortcut_rows(win))}<h3>Mouse</h3>{_table(MOUSE)}"
+    return f"<h3>Keyboard</h3>{_table(shortcut_rows(win))}<h3>Mouse, and keys on the photo</h3>{_table(MOUSE)}"
 
 
 def about_html(win: MainWindow) -> str:

@@ -82,12 +82,14 @@ class Swatch(QToolButton):
         self.rgb = rgb
         self.setEnabled(rgb is not None)
         if rgb is None:
-            self.setStyleSheet("QToolButton { background: transparent; border: 1px dashed #888; }")
+            self.setStyleSheet("QToolButton { background: transparent; border: 1px dashed #888; }"
+                               "QToolButton:focus { border: 2px solid palette(highlight); }")
             self.setToolTip("")
             self.setAccessibleName("No colour")
         else:
             self.setStyleSheet(f"QToolButton {{ background: {hex_of(rgb)}; border: 1px solid #222; }}"
-                               "QToolButton:hover { border: 2px solid #ffd600; }")
+                               "QToolButton:hover { border: 2px solid #ffd600; }"
+                               "QToolButton:focus { border: 2px solid palette(highlight); }")  # Tab shows where
             self.setToolTip(tip or hex_of(rgb))
             self.setAccessibleName(tip or f"Colour {hex_of(rgb)}")  # a screen reader says more than "button"
 

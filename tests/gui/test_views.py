@@ -146,3 +146,16 @@ def test_tab_skips_the_dock_tab_behind(win, qtbot) -> None:  # noqa: ANN001
     assert win.hint_panel.list.focusPolicy() == Qt.FocusPolicy.NoFocus
     win.hints_dock.raise_()
     qtbot.waitUntil(lambda: win.hint_panel.list.focusPolicy() != Qt.FocusPolicy.NoFocus, timeout=5000)
+
+
+def test_the_focused_photo_view_shows_a_focus_frame(win, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QPalette
+
+    win.activateWindow()
+    win.saturation_slider.setFocus()
+    qtbot.waitUntil(lambda: not win.canvas.hasFocus(), timeout=2000)
+    plain = win.canvas.grab().toImage().pixelColor(1, 1)
+    win.canvas.setFocus()
+    qtbot.waitUntil(win.canvas.hasFocus, timeout=2000)
+    framed = win.canvas.grab().toImage().pixelColor(1, 1)
+    assert framed != plain and framed == win.canvas.palette().color(QPalette.ColorRole.Highlight)
