@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.batch import REPORT_NAME, BatchOptions, BatchResult, run_batch
+from ..core.batch import REPORT_NAME, BatchOptions, BatchResult, output_is_current, run_batch
 from ..core.errors import ColorStudioError
 from ..core.fileio import photo_digest
 from .workers import BatchThread
@@ -99,9 +99,13 @@ def _inside(path: Path, folder: Path) -> bool:
 class BatchDialog(QDialog):
     """Options of a batch run: output folder, name pattern, format, quality, scope, redo."""
 
+    DONE_CHECK_MOST = 5000  # photos looked at for "done already" (a few file times each)
+
     def __init__(self, input_root: Path, n_all: int, n_selected: int, max_pixels: int,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, photos: list[Path] | None = None,
+                 selected: list[Path] | None = None) -> None:
         super().__init__(parent)
+        self._photos, self._selected_photos = list(photos or []), list(selected or [])
         self.setWindowTitle("Colorize Photos")
         self.setObjectName("batch_dialog")
         self.input_root = input_root
@@ -148,14 +152,41 @@ class BatchDialog(QDialog):
         self.overwrite.setToolTip("Off: photos whose output exists are skipped, so a cancelled run resumes; "
                                   "a photo hinted or changed since its output was written is redone")
         form.addRow("", self.overwrite)
+        self.done_note = QLabel("")
+        self.done_note.setObjectName("batch_done_note")
+        self.done_note.setWordWrap(True)
+        form.addRow(self.done_note)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         form.addRow(self.message)
+        # How many of the photos are done already, for the options as they stand
+        self._done_timer = QTimer(self)
+        self._done_timer.setSingleShot(True)
+        self._done_timer.setInterval(300)
+        self._done_timer.timeout.connect(self._show_done)
+        for signal in (self.output.textChanged, self.pattern.textChanged, self.format.currentIndexChanged,
+                       self.overwrite.toggled, self.all.toggled):
+            signal.connect(lambda *_a: self._done_timer.start())
+        self._show_done()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Colorize")
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _show_done(self) -> None:
+        """'N of them are done already': they are skipped, unless Redo is ticked."""
+        photos = self._photos if self.all.isChecked() else self._selected_photos
+        text = ""
+        if photos and not self.validate():
+            options = self.options()
+            looked = photos[:self.DONE_CHECK_MOST]
+            done = sum(1 for p in looked if _output_current(p, options))
+            if done:
+                some = f" of the first {len(looked)}" if len(looked) < len(photos) else ""
+                text = (f"{done}{some} are done already: they are redone (Redo is ticked)" if self.overwrite.isChecked()
+                        else f"{done}{some} are done already and will be skipped (tick Redo to do them again)")
+        self.done_note.setText(text)
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Output folder", self.output.text())
@@ -191,6 +222,13 @@ class BatchDialog(QDialog):
                             format=self.format.currentData(), quality=self.quality.value(),
                             overwrite=self.overwrite.isChecked(), input_root=self.input_root,
                             max_pixels=self.max_pixels)
+
+
+def _output_current(photo: Path, options: BatchOptions) -> bool:
+    try:
+        return output_is_current(photo, options)
+    except (OSError, ValueError):
+        return False
 
 
 def _duration(seconds: float) -> str:

@@ -1186,7 +1186,8 @@ class MainWindow(QMainWindow):
             return
         selected = self.strip.selected_paths()
         dlg = BatchDialog(self.folder_model.root, len(self.folder_model.paths), len(selected),
-                          int(self.settings.max_megapixels * 1e6), self)
+                          int(self.settings.max_megapixels * 1e6), self, photos=list(self.folder_model.paths),
+                          selected=selected)
         if dlg.exec() != BatchDialog.DialogCode.Accepted:
             return
         self.start_batch(selected if dlg.selected.isChecked() else list(self.folder_model.paths), dlg.options())

@@ -1234,3 +1234,19 @@ def test_a_batch_where_every_photo_failed_does_not_say_the_others_were_done(make
         pass
     assert run.failure_box.informativeText().startswith("These photos failed:\nbroken.png: ")
     run.failure_box.close()
+
+
+def test_the_batch_dialog_says_how_many_photos_are_done_already(folder, tmp_path, qtbot) -> None:  # noqa: ANN001
+    from colorstudio.core.batch import run_batch
+
+    photos = [folder / n for n in ("a.png", "b.png", "c.png")]
+    out = tmp_path / "scans-color"
+    run_batch(photos[:2], BatchOptions(out, input_root=folder), FakeEngine(), report_path=out / REPORT_NAME)
+    dlg = BatchDialog(folder, 3, 1, max_pixels=5_000_000, photos=photos, selected=photos[2:])
+    qtbot.addWidget(dlg)
+    dlg.output.setText(str(out))
+    qtbot.waitUntil(lambda: "2 are done already and will be skipped" in dlg.done_note.text(), timeout=3000)
+    dlg.overwrite.setChecked(True)
+    qtbot.waitUntil(lambda: "redone (Redo is ticked)" in dlg.done_note.text(), timeout=3000)
+    dlg.selected.setChecked(True)  # c.png alone: not done
+    qtbot.waitUntil(lambda: dlg.done_note.text() == "", timeout=3000)
