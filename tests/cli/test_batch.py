@@ -162,7 +162,7 @@ def test_output_inside_input_is_refused_unless_allowed(tmp_path: Path, run) -> N
 
     # Allowed, into the input folder itself: originals are never overwritten ...
     code, err = run(src, "-o", src, "--allow-inside")
-    assert code == 1 and err.count("would overwrite the input photo") == 2
+    assert code == 1 and err.count("would overwrite the input photo") == 4  # on its line, and in the summary
     assert {k: v for k, v in snapshot(src).items() if k in before} == before
     # ... and with a distinct name, a rerun does not take its own outputs for photos.
     code, err = run(src, "-o", src, "--allow-inside", "--pattern", "{stem}_color.{ext}")
@@ -224,7 +224,7 @@ def test_read_only_output_folder(tmp_path: Path, run) -> None:  # noqa: ANN001
         code, err = run(tmp_path / "in", "-o", out)
         assert code == 1 and "read-only" in err and "Traceback" not in err
         code, err = run(tmp_path / "in", "-o", out, "--report", tmp_path / "r.jsonl")
-        assert code == 1 and err.count("permission denied") == 2
+        assert code == 1 and err.count("permission denied") == 4  # on its line, and in the summary
     finally:
         out.chmod(0o755)
 
@@ -305,7 +305,7 @@ def test_empty_folder_and_size_limit(tmp_path: Path, run) -> None:  # noqa: ANN0
     assert code == 0 and "no photos found" in err and "--recursive" in err
     write_many(tmp_path / "in", 2)  # 32 x 32 = 1024 pixels each
     code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--max-megapixels", "0.001")
-    assert code == 1 and err.count("over the limit of") == 2 and "Traceback" not in err
+    assert code == 1 and err.count("over the limit of") == 4 and "Traceback" not in err  # line and summary
     for bad in ("0", "-1", "nan"):  # 0 was taken for "not given", -1 and nan got internal messages
         code, err = run(tmp_path / "in", "-o", tmp_path / "out", "--max-megapixels", bad)
         assert code != 0 and f"--max-megapixels must be a positive number, got {float(bad)}" in err, err
