@@ -45,6 +45,17 @@ def same_file_key(path: str | os.PathLike[str], real_folders: dict[str, str] | N
     return s.casefold() if sys.platform in ("darwin", "win32") else s
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(modification time in ns, size in bytes) of a file, following links; None if it cannot
+    be read (gone, or its name too long for the file system): what tells that a file was
+    written since it was looked at."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def photo_digest(path: str | os.PathLike[str]) -> str:
     """A short file-name-safe digest of photo_key(path), for per-photo files kept elsewhere."""
     # os.fsencode: a name that is not valid UTF-8 (Latin-1 from an old CD) is bytes the file

@@ -16,7 +16,7 @@ import numpy as np
 
 from .color import rgb_to_ab
 from .errors import HintsFileError
-from .fileio import atomic_write_text, photo_digest, photo_key
+from .fileio import atomic_write_text, file_stamp, photo_digest, photo_key
 
 FORMAT = "colorstudio.hints"
 VERSION = 1
@@ -144,12 +144,9 @@ def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
 
 
 def _file_stamp(path: Path) -> list[int] | None:
-    """[modification time in ns, size] of a file, or None."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size]
+    """file_stamp as a JSON list (how a stored hints file notes its sidecar), or None."""
+    stamp = file_stamp(path)
+    return None if stamp is None else list(stamp)
 
 
 def _saved_over(stored: Path) -> list[int] | None:

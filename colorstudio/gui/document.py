@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 
-from ..core.fileio import atomic_write_text, photo_digest, photo_key
+from ..core.fileio import atomic_write_text, file_stamp, photo_digest, photo_key
 from ..core.hints import Hint, PhotoHints, hints_file_text, hints_to_json, load_photo_hints
 from ..core.images import LoadedImage
 
@@ -151,12 +151,10 @@ def autosave_path(image_path: str | Path) -> Path:
 
 
 def photo_stamp(image_path: str | Path) -> tuple[int, int] | None:
-    """(size in bytes, modification time in ns) of a photo file; None if it cannot be read."""
-    try:
-        st = os.stat(image_path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
+    """(size in bytes, modification time in ns) of a photo file, as its autosave notes them; None
+    if it cannot be read."""
+    stamp = file_stamp(image_path)
+    return None if stamp is None else (stamp[1], stamp[0])
 
 
 class Autosave(NamedTuple):

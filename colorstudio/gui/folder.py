@@ -38,6 +38,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from ..core.fileio import file_stamp
 from ..core.hints import find_hints_file
 
 THUMB = 112
@@ -203,14 +204,6 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _stamp(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
 class PhotoListModel(QAbstractListModel):
     """The photos of a folder; thumbnails load lazily as rows are shown."""
 
@@ -367,7 +360,7 @@ class PhotoListModel(QAbstractListModel):
             p.end()
             img = broken
         self._thumbs[path] = img
-        self._thumb_stamps[path] = _stamp(path)
+        self._thumb_stamps[path] = file_stamp(path)
         while len(self._thumbs) > MEMORY_CACHE:
             self._thumb_stamps.pop(self._thumbs.popitem(last=False)[0], None)
         row = self._row.get(path, -1)
@@ -384,7 +377,7 @@ class PhotoListModel(QAbstractListModel):
         else:
             shown = [self._status(str(self.paths[r]), self.paths[r])[2] for r in rows if 0 <= r < len(self.paths)]
             sources = [s for s in shown if s in self._thumb_stamps]
-        for source in [s for s in sources if _stamp(s) != self._thumb_stamps[s]]:
+        for source in [s for s in sources if file_stamp(s) != self._thumb_stamps[s]]:
             self._thumbs.pop(source, None)
             self._thumb_stamps.pop(source, None)
             self._errors.pop(source, None)

@@ -24,7 +24,7 @@ from .. import __version__
 from ..core.batch import EXPORT_SUFFIX, BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
-from ..core.fileio import same_file_key
+from ..core.fileio import file_stamp, same_file_key
 from ..core.hints import (
     DEFAULT_HINT_SIZE,
     MAX_HINTS,
@@ -95,15 +95,6 @@ HINTS_DOCK_ROOM = 150  # px the hint list's dock keeps when the colour panel is 
 
 
 THUMB_CHECK_MS = 4000  # how often the thumbnails on screen are checked against their files
-
-
-def _file_stamp(path: Path) -> tuple[int, int] | None:
-    """(modification time in ns, size) of a file, or None if it cannot be read (gone)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 def _photos_below(root: Path, folders: int = 200) -> bool:
@@ -695,7 +686,7 @@ class MainWindow(QMainWindow):
         # The open photo again: nothing to do, unless its file was written since (scanned again):
         # then the new scan is read, and the hints and their history stay as they are.
         again = self.document.path is not None and photo_key(p) == self.document.key
-        if again and _file_stamp(p) == self._opened_stamp:
+        if again and file_stamp(p) == self._opened_stamp:
             return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:  # read before asking about this photo's edits: a photo that cannot be opened changes nothing
@@ -713,7 +704,7 @@ class MainWindow(QMainWindow):
             self._leave_cancelled = True  # the user chose to stay (Cancel), not a photo that failed
             return False
         report = self.session.open(p, image)
-        self._opened_stamp = _file_stamp(p)
+        self._opened_stamp = file_stamp(p)
         self._photo_gone_said = ""
         if report.sidecar_error:
             QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
@@ -862,7 +853,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open or self._opened_stamp is None:
             return
-        now = _file_stamp(doc.path)
+        now = file_stamp(doc.path)
         if now == self._opened_stamp:
             return
         said = "gone" if now is None else "changed"
@@ -1123,7 +1114,7 @@ class MainWindow(QMainWindow):
             problem = f"{target}: that is {target.name}, a photo of the open folder; originals are never overwritten"
         elif not target.parent.is_dir():
             problem = f"{target}: the folder {target.parent} does not exist"
-        elif _file_stamp(doc.path) not in (self._opened_stamp, None):
+        elif file_stamp(doc.path) not in (self._opened_stamp, None):
             problem = (f"{doc.path.name} was written on disk since it was opened (scanned again?), so the export "
                        "would be of the photo as it was: open it again (click it in the strip), then export")
         if problem:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from ..core.errors import ColorStudioError
+from ..core.fileio import file_stamp
 from ..core.hints import Hint, PhotoHints, find_hints_file, load_photo_hints, save_hints_for
 from ..core.images import LoadedImage
 from . import commands
@@ -49,11 +50,7 @@ class OpenReport:
 
 def _stamp(side: Path | None) -> tuple[int, int] | None:
     """(modification time, size) of a photo's hints file (find_hints_file); None if it has none."""
-    try:
-        st = side.stat() if side is not None else None
-    except OSError:
-        return None
-    return None if st is None else (st.st_mtime_ns, st.st_size)
+    return None if side is None else file_stamp(side)
 
 
 def _saturation(hints: PhotoHints) -> float:
