@@ -509,6 +509,10 @@ class MainWindow(QMainWindow):
             i = hints.index(before[i]) if before[i] in hints else -1
         if not 0 <= i < len(hints):
             i = -1
+        if i < 0 and len(hints) == len(before) + 1 and all(h in hints for h in before):
+            # one hint came back (undo of a delete, redo of an add): selected, so the arrow keys
+            # and the colour panel act on it, as on a hint just placed
+            i = next((k for k, h in enumerate(hints) if h not in before), -1)
         if i != self._selected:
             self.select_hint(i)  # markers, list, colour panel and suggestions for the new selection
         else:

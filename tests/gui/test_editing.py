@@ -381,3 +381,17 @@ def test_the_selected_hints_swatch_in_the_list_shows_its_own_colour(qtbot) -> No
     img = icon.pixmap(16, 16, QIcon.Mode.Selected).toImage()
     centre = img.pixelColor(img.width() // 2, img.height() // 2)
     assert (centre.red(), centre.green(), centre.blue()) == (128, 95, 69)  # not tinted by the selection colour
+
+
+def test_a_hint_brought_back_by_undo_is_selected(win, qtbot) -> None:  # noqa: ANN001
+    win.add_hint_at(0.3, 0.3)
+    win.add_hint_at(0.6, 0.6)
+    gone = win.document.hints[0]
+    win.remove_hint(0)
+    assert win.selected == 0 and win.document.hints[0] != gone  # the selection stayed on the other hint
+    win.select_hint(-1)
+    win.undo_stack.undo()  # the deleted hint comes back: selected, so the arrow keys move it
+    assert win.document.hints[win.selected] == gone
+    win.canvas.setFocus()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Right)
+    assert win.document.hints[win.selected].x > gone.x
