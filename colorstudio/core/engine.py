@@ -17,7 +17,7 @@ import numbers
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -386,16 +386,9 @@ class Engine:
         lum = float(pred.lum[row, col])
         from .color import ab_to_rgb
 
-        out: list[tuple[int, int, int]] = []
         # The regression output at the point first: the colour the photo shows there now.
         candidates = [tuple(pred.ab[row, col])] + [tuple(self._centres[i]) for i in np.argsort(-p)]
-        for a, b in candidates:
-            rgb = ab_to_rgb(lum, float(a), float(b))
-            if all(sum(abs(u - v) for u, v in zip(rgb, q)) > 12 for q in out):
-                out.append(rgb)
-            if len(out) >= k:
-                break
-        return out
+        return distinct_colours((ab_to_rgb(lum, float(a), float(b)) for a, b in candidates), k)
 
     def _correction_gain(self, n_hints: int, density: torch.Tensor) -> torch.Tensor | float:
         """How much of the network's correction to the hint fill is kept, per pixel.
@@ -420,6 +413,18 @@ class Engine:
     def info(self) -> dict[str, Any]:
         extra = {"device_note": self.device_note} if self.device_note else {}
         return {"name": self.name, "device": str(self.device), "working_size": self.working_size, **extra, **self.meta}
+
+
+def distinct_colours(colours: Iterable[Sequence[int]], k: int) -> list[tuple[int, int, int]]:
+    """The first `k` of `colours` (sRGB) that differ from each one kept before by more than 12
+    (|dR| + |dG| + |dB|): suggestions that look the same are listed once. Reads `colours` lazily."""
+    out: list[tuple[int, int, int]] = []
+    for rgb in colours:
+        if len(out) >= k:
+            break
+        if all(sum(abs(u - v) for u, v in zip(rgb, q)) > 12 for q in out):
+            out.append((int(rgb[0]), int(rgb[1]), int(rgb[2])))
+    return out
 
 
 def _bilinear_taps(n_out: int, n_in: int, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

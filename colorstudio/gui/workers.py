@@ -97,16 +97,15 @@ def _suggestions(engine: Any, job: Job) -> list[tuple[int, int, int]]:
     shows there now), taken in turn with the model's own for that spot, given no hints. Hints
     spread: after one green hint on grass, the model given it sees green on the rhino too, and
     all its suggestions were greens; its colours without hints name the rhino's own."""
+    from ..core.engine import distinct_colours  # torch and the network load with the engine, off start-up
+
     x, y = job.point
     given = list(engine.suggest(job.image, job.hints, x, y, k=job.k))
     if not job.hints:
         return given
     alone = list(engine.suggest(job.image, (), x, y, k=job.k))
-    out: list[tuple[int, int, int]] = []
-    for rgb in itertools.chain.from_iterable(itertools.zip_longest(given, alone)):
-        if rgb is not None and all(sum(abs(u - v) for u, v in zip(rgb, q)) > 12 for q in out):
-            out.append(tuple(rgb))
-    return out[:job.k]
+    turns = itertools.chain.from_iterable(itertools.zip_longest(given, alone))
+    return distinct_colours((rgb for rgb in turns if rgb is not None), job.k)
 
 
 def _top_colours(engine: Any, job: Job) -> TopColours | None:
