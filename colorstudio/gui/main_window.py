@@ -24,7 +24,7 @@ from .. import __version__
 from ..core.batch import EXPORT_SUFFIX, BatchOptions, find_photos, output_is_current, output_path
 from ..core.color import ab_to_rgb, lightness, rgb_to_lab
 from ..core.errors import ColorStudioError
-from ..core.fileio import file_stamp, same_file_key
+from ..core.fileio import same_file_key
 from ..core.hints import (
     DEFAULT_HINT_SIZE,
     MAX_HINTS,
@@ -43,7 +43,7 @@ from ..core.settings import Settings, load_settings, save_settings
 from . import commands, ui
 from ._compat import freeze_startup_objects
 from .canvas import Canvas, ViewState, array_to_qimage
-from .document import photo_key
+from .document import photo_key, photo_stamp
 from .folder import FolderWatcher, PhotoListModel, PhotoStrip, strip_thumb_size
 from .session import PhotoSession
 from .workers import InferenceController, describe_engine
@@ -188,7 +188,6 @@ class MainWindow(QMainWindow):
         self.folder_watch = FolderWatcher(parent=self)
         self._strip_recursive = False
         self._strip_stale = False  # changes on disk came while the strip was hidden
-        self._opened_stamp: tuple[int, int] | None = None  # the open photo's file when it was read
         self._photo_gone_said = ""  # what was said of the open photo's file changing on disk
 
         ui.build(self)
@@ -690,7 +689,7 @@ class MainWindow(QMainWindow):
         # The open photo again: nothing to do, unless its file was written since (scanned again):
         # then the new scan is read, and the hints and their history stay as they are.
         again = self.document.path is not None and photo_key(p) == self.document.key
-        if again and file_stamp(p) == self._opened_stamp:
+        if again and photo_stamp(p) == self.document.photo_stamp:
             return True
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:  # read before asking about this photo's edits: a photo that cannot be opened changes nothing
@@ -708,7 +707,6 @@ class MainWindow(QMainWindow):
             self._leave_cancelled = True  # the user chose to stay (Cancel), not a photo that failed
             return False
         report = self.session.open(p, image)
-        self._opened_stamp = file_stamp(p)
         self._photo_gone_said = ""
         if report.sidecar_error:
             QMessageBox.warning(self, "Hints not loaded", f"{report.sidecar_error}\n\nThe photo opens without "
@@ -855,10 +853,10 @@ class MainWindow(QMainWindow):
     def _check_open_photo(self) -> None:
         """Say once if the open photo's file was deleted, moved or written since it was read."""
         doc = self.document
-        if not doc.is_open or self._opened_stamp is None:
+        if not doc.is_open or doc.photo_stamp is None:
             return
-        now = file_stamp(doc.path)
-        if now == self._opened_stamp:
+        now = photo_stamp(doc.path)
+        if now == doc.photo_stamp:
             return
         said = "gone" if now is None else "changed"
         if said != self._photo_gone_said:
@@ -1118,7 +1116,7 @@ class MainWindow(QMainWindow):
             problem = f"{target}: that is {target.name}, a photo of the open folder; originals are never overwritten"
         elif not target.parent.is_dir():
             problem = f"{target}: the folder {target.parent} does not exist"
-        elif file_stamp(doc.path) not in (self._opened_stamp, None):
+        elif photo_stamp(doc.path) not in (doc.photo_stamp, None):
             problem = (f"{doc.path.name} was written on disk since it was opened (scanned again?), so the export "
                        "would be of the photo as it was: open it again (click it in the strip), then export")
         if problem:
