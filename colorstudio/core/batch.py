@@ -371,9 +371,9 @@ _MADE_FROM_LOCK = threading.Lock()  # the app's badges (GUI thread) and a batch 
 def made_from(report_path: str | os.PathLike[str]) -> Mapping[str, tuple[str, int | None]]:
     """{same_file_key(output): (same_file_key(photo), its size in bytes then, or None)} for every
     output the report says was written ("done"), the latest line winning: which photo each
-    output was made from. {} when
-    there is no report (or it cannot be read). Read once per version of the file (its
-    modification time and size); the mapping returned is shared, and read-only.
+    output was made from. {} when there is no report (or it cannot be read). The mapping
+    returned is shared, and read-only; a report that grew since it was read is read on from
+    where the last reading stopped, one replaced or cut back from its start.
 
     Reports of earlier versions hold the paths as given on the command line, relative to a
     working folder no longer known: it is taken to be the report's folder or the first one above
@@ -603,7 +603,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], options: BatchOptions, en
                                    "another output folder or name pattern (delete that output to replace it)")
             if options.overwrite:
                 return None
-            current = _is_current(out, photos[i], options.hints_file, made)
+            current = _is_current(out, photos[i], options.hints_file)  # whose output it is: seen to just above
         except Exception as exc:  # noqa: BLE001 - one photo's failure never stops the batch
             return BatchResult(photos[i], None, "failed", 0.0, _reason(exc, photos[i]))
         return BatchResult(photos[i], out, "skipped", 0.0) if current else None
