@@ -136,9 +136,10 @@ def find_hints_file(image_path: str | os.PathLike[str]) -> Path | None:
     with it from then on. A sidecar that is not that one (another disc mounted at the same
     place with its own sidecars, or the sidecar written since elsewhere) is read instead."""
     side, stored = sidecar_path(image_path), stored_hints_path(image_path)
-    if _mtime(stored) is None:
-        return side if _mtime(side) is not None else None
-    if _mtime(side) is None:
+    side_time, stored_time = _mtime(side), _mtime(stored)
+    if stored_time is None:
+        return side if side_time is not None else None
+    if side_time is None:
         return stored
     return stored if _saved_over(stored) == _file_stamp(side) else side
 
