@@ -37,28 +37,22 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-class HistorySpinBox(QDoubleSpinBox):
-    """A spin box that leaves Undo and Redo to the window: its text field would take Ctrl+Z for
-    its own (empty) typing history, and the hint resize just made could not be undone from it."""
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
-                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
-            event.ignore()  # not the field's: the window's Undo / Redo shortcut runs
-            return True
-        return super().event(event)
-
-
 class OwnKeys(QObject):
-    """Keys a focused control uses itself stay its own instead of running a window shortcut:
+    """Which of a focused control's keys are its own and which the window's shortcuts:
     Page Up / Page Down step a slider, a spin box or a list by a page (not to another photo),
     and letters typed in a drop-down list pick its item (V does not switch to split view).
-    The photo strip is left out: there, Page Up / Page Down are Previous / Next Photo."""
+    The photo strip is left out: there, Page Up / Page Down are Previous / Next Photo. Undo
+    and Redo in a spin box are the window's: its text field would take Ctrl+Z for its own
+    (empty) typing history, and the hint resize just made could not be undone from it."""
 
     PAGE_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if isinstance(obj, QAbstractSpinBox) and (event.matches(QKeySequence.StandardKey.Undo)
+                                                      or event.matches(QKeySequence.StandardKey.Redo)):
+                event.ignore()  # not the field's: the window's Undo / Redo shortcut runs
+                return True
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             plain = mods == Qt.KeyboardModifier.NoModifier
             if ((plain and event.key() in self.PAGE_KEYS
@@ -362,7 +356,7 @@ def build_menus_and_toolbars(win: MainWindow) -> None:
     vb.addActions([win.act_split, win.act_markers, win.act_fit, win.act_actual])
     vb.addSeparator()
     vb.addWidget(QLabel(" Hint size "))
-    win.size_spin = HistorySpinBox()
+    win.size_spin = QDoubleSpinBox()
     win.size_spin.setRange(0.3, 15.0)
     win.size_spin.setSingleStep(0.5)
     win.size_spin.setDecimals(1)
