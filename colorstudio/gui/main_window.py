@@ -1436,4 +1436,6 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.controller.shutdown()
         self.folder_model.loader.shutdown()
+        self._thumb_check.stop()  # a closed window looks at no files any more, nor watches folders
+        self.folder_watch.watch(None)
         event.accept()
